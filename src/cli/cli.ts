@@ -1,0 +1,30 @@
+/**
+ * The `dht-node` command line (../shared/CLI.md is the contract). Each command lives in commands/<name>.ts
+ * and exports a yargs CommandModule; this file only registers them and maps failures to exit codes.
+ */
+import yargs, { type Argv, type CommandModule } from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { CliError, EXIT } from './exit-codes.js';
+
+// Commands: one import and one entry each.
+const COMMANDS: CommandModule[] = [];
+
+/** Runs the CLI with `argv` (without node and script); resolves when the command's handler settles. */
+export async function main(argv: string[]): Promise<void> {
+  let cli: Argv = yargs(argv)
+    .scriptName('dht-node')
+    .usage('$0 <command> [options]\n\nA BitTorrent node that needs no tracker (Mainline DHT, BEP 5).')
+    .strict()
+    .demandCommand(1, 'Name a command; see --help.')
+    .recommendCommands()
+    .help()
+    .alias('h', 'help')
+    .version()
+    .wrap(Math.min(110, process.stdout.columns ?? 110))
+    .fail((msg, err) => {
+      if (err !== undefined && err !== null) throw err;
+      throw new CliError('usage', msg ?? 'bad usage', EXIT.usage);
+    });
+  for (const command of COMMANDS) cli = cli.command(command);
+  await cli.parseAsync();
+}
