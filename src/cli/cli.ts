@@ -3,7 +3,6 @@
  * and exports a yargs CommandModule; this file only registers them and maps failures to exit codes.
  */
 import yargs, { type Argv, type CommandModule } from 'yargs';
-import { hideBin } from 'yargs/helpers';
 import { CliError, EXIT } from './exit-codes.js';
 
 // Commands: one import and one entry each.
