@@ -1,0 +1,89 @@
+import { describe, expect, it } from 'vitest';
+import { chokeRound, INITIAL_CHOKER_STATE, OPTIMISTIC_INTERVAL_MS, type ChokerPeer } from '../../src/swarm/choker.js';
+import { SeededRandom } from '../../src/util/random.js';
+
+const NOW = 1_000_000;
+
+function peer(key: string, over: Partial<ChokerPeer> = {}): ChokerPeer {
+  return { key, interested: true, downloadRate: 0, uploadRate: 0, snubbed: false, connectedAt: NOW - 600_000, ...over };
+}
+
+describe('chokeRound', () => {
+  it('leeching: regular slots go to the four fastest uploaders to us, plus one optimistic', () => {
+    const peers = [1, 2, 3, 4, 5, 6, 7].map((i) => peer(`p${i}`, { downloadRate: i * 1000, uploadRate: (8 - i) * 1000 }));
+    const r = chokeRound(peers, NOW, new SeededRandom(1), INITIAL_CHOKER_STATE, { seeding: false });
+    expect(r.regular).toEqual(['p7', 'p6', 'p5', 'p4']);
+    expect(['p1', 'p2', 'p3']).toContain(r.optimistic);
+    expect(r.unchoke.size).toBe(5);
+  });
+
+  it('seeding: ranks by our upload rate to them', () => {
+    const peers = [1, 2, 3, 4, 5, 6, 7].map((i) => peer(`p${i}`, { downloadRate: i * 1000, uploadRate: (8 - i) * 1000 }));
+    const r = chokeRound(peers, NOW, new SeededRandom(1), INITIAL_CHOKER_STATE, { seeding: true });
+    expect(r.regular).toEqual(['p1', 'p2', 'p3', 'p4']);
+  });
+
+  it('never unchokes uninterested peers, and snubbed peers get no regular slot', () => {
+    const peers = [
+      peer('fast-snub', { downloadRate: 9e9, snubbed: true }),
+      peer('bored', { interested: false, downloadRate: 9e8 }),
+      peer('a', { downloadRate: 10 }),
+      peer('b', { downloadRate: 5 }),
+    ];
+    for (let seed = 0; seed < 20; seed++) {
+      const r = chokeRound(peers, NOW, new SeededRandom(seed), INITIAL_CHOKER_STATE, { seeding: false });
+      expect(r.regular).toEqual(['a', 'b']);
+      expect(r.unchoke.has('bored')).toBe(false);
+      expect(r.optimistic).toBe('fast-snub'); // the only interested peer outside the regular set
+    }
+  });
+
+  it('keeps the optimistic peer for 30 s, then rotates', () => {
+    const peers = Array.from({ length: 10 }, (_, i) => peer(`p${i}`));
+    const random = new SeededRandom(5);
+    const r1 = chokeRound(peers, NOW, random, INITIAL_CHOKER_STATE, { seeding: false, slots: 0 });
+    const r2 = chokeRound(peers, NOW + 10_000, random, r1.state, { seeding: false, slots: 0 });
+    const r3 = chokeRound(peers, NOW + 20_000, random, r2.state, { seeding: false, slots: 0 });
+    expect(r2.optimistic).toBe(r1.optimistic);
+    expect(r3.optimistic).toBe(r1.optimistic);
+    const seen = new Set<string | undefined>();
+    let state = r3.state;
+    for (let t = OPTIMISTIC_INTERVAL_MS; t < OPTIMISTIC_INTERVAL_MS * 20; t += OPTIMISTIC_INTERVAL_MS) {
+      const r = chokeRound(peers, NOW + t, random, state, { seeding: false, slots: 0 });
+      seen.add(r.optimistic);
+      state = r.state;
+    }
+    expect(seen.size).toBeGreaterThan(3);
+  });
+
+  it('replaces an optimistic peer that left or lost interest at once', () => {
+    const peers = [peer('x'), peer('y')];
+    const r1 = chokeRound(peers, NOW, new SeededRandom(2), INITIAL_CHOKER_STATE, { seeding: false, slots: 0 });
+    const other = r1.optimistic === 'x' ? 'y' : 'x';
+    const r2 = chokeRound([peer(other)], NOW + 1000, new SeededRandom(2), r1.state, { seeding: false, slots: 0 });
+    expect(r2.optimistic).toBe(other);
+    const r3 = chokeRound([peer(other, { interested: false })], NOW + 2000, new SeededRandom(2), r2.state, { seeding: false, slots: 0 });
+    expect(r3.optimistic).toBeUndefined();
+    expect(r3.unchoke.size).toBe(0);
+  });
+
+  it('makes a newly connected peer about three times as likely to be the optimistic unchoke', () => {
+    const peers = [peer('new', { connectedAt: NOW - 5_000 }), peer('old1'), peer('old2'), peer('old3')];
+    const random = new SeededRandom(11);
+    let picks = 0;
+    const rounds = 6000;
+    for (let i = 0; i < rounds; i++) {
+      if (chokeRound(peers, NOW, random, INITIAL_CHOKER_STATE, { seeding: false, slots: 0 }).optimistic === 'new') picks++;
+    }
+    // weight 3 of 6 in total: one half (an unweighted draw would give one quarter)
+    expect(picks / rounds).toBeGreaterThan(0.45);
+    expect(picks / rounds).toBeLessThan(0.55);
+  });
+
+  it('breaks equal rates at random rather than by list order', () => {
+    const peers = Array.from({ length: 8 }, (_, i) => peer(`p${i}`));
+    const chosen = new Set<string>();
+    for (let seed = 0; seed < 20; seed++) for (const k of chokeRound(peers, NOW, new SeededRandom(seed), INITIAL_CHOKER_STATE, { seeding: false }).regular) chosen.add(k);
+    expect(chosen.size).toBe(8);
+  });
+});
