@@ -4,9 +4,10 @@
  */
 import yargs, { type Argv, type CommandModule } from 'yargs';
 import { CliError, EXIT } from './exit-codes.js';
+import { createCommand } from './commands/create.js';
 
 // Commands: one import and one entry each.
-const COMMANDS: CommandModule[] = [];
+const COMMANDS: CommandModule[] = [createCommand as unknown as CommandModule];
 
 /** Runs the CLI with `argv` (without node and script); resolves when the command's handler settles. */
 export async function main(argv: string[]): Promise<void> {

@@ -1,0 +1,132 @@
+/**
+ * An in-memory PieceStorage for tests and simulations (and for seeding data held in memory). Same contract
+ * as the file backend: a piece is complete only once its bytes hash correctly.
+ */
+import { createHash } from 'node:crypto';
+import { bytesEqual } from '../util/bytes.js';
+import {
+  checkBlock,
+  Completion,
+  emptyStats,
+  sizeOfPiece,
+  StorageError,
+  type CheckOptions,
+  type PieceStorage,
+  type StorageLayout,
+  type StorageStats,
+} from './piece-storage.js';
+
+export interface MemoryStorageOptions {
+  layout: StorageLayout;
+  /** Initial content (the whole torrent, concatenated); checkExisting() verifies it like files on disk. */
+  content?: Uint8Array;
+}
+
+export class MemoryStorage implements PieceStorage {
+  readonly pieceCount: number;
+  private readonly layout: StorageLayout;
+  /** One buffer per piece, allocated on first write, so a mostly-empty large torrent costs little. */
+  private readonly data: (Uint8Array | undefined)[];
+  private readonly completion: Completion;
+  private readonly counters: StorageStats = emptyStats();
+  private closed = false;
+
+  constructor(_deps: object, options: MemoryStorageOptions) {
+    this.layout = options.layout;
+    this.pieceCount = options.layout.pieceCount;
+    this.completion = new Completion(this.pieceCount);
+    this.data = new Array<Uint8Array | undefined>(this.pieceCount).fill(undefined);
+    if (options.content !== undefined) {
+      if (options.content.length !== options.layout.totalLength) {
+        throw new StorageError('storage_out_of_range', `content is ${options.content.length} bytes, torrent is ${options.layout.totalLength}`);
+      }
+      for (let p = 0; p < this.pieceCount; p++) {
+        const start = p * this.layout.pieceLength;
+        this.data[p] = options.content.slice(start, start + sizeOfPiece(this.layout, p));
+      }
+    }
+  }
+
+  async readBlock(piece: number, offset: number, length: number): Promise<Uint8Array> {
+    this.assertOpen();
+    checkBlock(this.layout, piece, offset, length);
+    const buf = this.data[piece];
+    if (buf === undefined) throw new StorageError('storage_missing', `piece ${piece} has no data`);
+    this.counters.bytesRead += length;
+    return buf.slice(offset, offset + length);
+  }
+
+  async writeBlock(piece: number, offset: number, data: Uint8Array): Promise<void> {
+    this.assertOpen();
+    checkBlock(this.layout, piece, offset, data.length);
+    if (this.completion.has(piece)) {
+      this.counters.writesIgnored++;
+      return;
+    }
+    let buf = this.data[piece];
+    if (buf === undefined) {
+      buf = new Uint8Array(sizeOfPiece(this.layout, piece));
+      this.data[piece] = buf;
+    }
+    buf.set(data, offset);
+    this.counters.bytesWritten += data.length;
+  }
+
+  async verifyPiece(piece: number): Promise<boolean> {
+    this.assertOpen();
+    checkBlock(this.layout, piece, 0, 0);
+    const ok = this.matches(piece);
+    this.completion.set(piece, ok);
+    if (ok) this.counters.piecesVerified++;
+    else this.counters.piecesFailed++;
+    return ok;
+  }
+
+  have(piece: number): boolean {
+    return Number.isInteger(piece) && piece >= 0 && piece < this.pieceCount && this.completion.has(piece);
+  }
+
+  completedCount(): number {
+    return this.completion.size;
+  }
+
+  bitfield(): Uint8Array {
+    return this.completion.copy();
+  }
+
+  async checkExisting(options: CheckOptions = {}): Promise<Set<number>> {
+    this.assertOpen();
+    const verified = new Set<number>();
+    for (let p = 0; p < this.pieceCount; p++) {
+      options.signal?.throwIfAborted();
+      if (this.data[p] === undefined) this.counters.piecesSkippedFast++;
+      const ok = this.matches(p);
+      this.completion.set(p, ok);
+      if (ok) {
+        verified.add(p);
+        this.counters.piecesVerified++;
+      }
+      options.onProgress?.({ checked: p + 1, total: this.pieceCount, verified: verified.size });
+    }
+    return verified;
+  }
+
+  stats(): StorageStats {
+    return { ...this.counters };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+
+  private matches(piece: number): boolean {
+    const buf = this.data[piece];
+    if (buf === undefined) return false;
+    const digest = createHash('sha1').update(buf).digest();
+    return bytesEqual(digest, this.layout.pieces.subarray(piece * 20, piece * 20 + 20));
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new StorageError('storage_closed', 'storage is closed');
+  }
+}
