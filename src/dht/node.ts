@@ -1,0 +1,326 @@
+/**
+ * A Mainline DHT node (BEP 5): composes the RPC layer, routing table, tokens, peer store, query handlers,
+ * lookups and maintenance. It owns no socket and no timer source (both injected), so the same node runs on
+ * UDP in production and on an in-memory network with a fake clock in simulations.
+ */
+import { isAcceptableAddress } from '../codec/address.js';
+import type { CompactNodeInfo, PeerAddress } from '../codec/compact.js';
+import type { QueryArgs } from '../krpc/messages.js';
+import { Rpc, type RpcAnswer, type RpcOptions, type RpcStats } from '../krpc/rpc.js';
+import type { DatagramTransport } from '../krpc/transport.js';
+import type { Clock, TimerHandle } from '../util/clock.js';
+import { bytesEqual } from '../util/bytes.js';
+import { silentLogger, type Logger } from '../util/log.js';
+import type { Random } from '../util/random.js';
+import {
+  CLIENT_VERSION,
+  DEFAULT_ALPHA,
+  K,
+  MAINTENANCE_INTERVAL_MS,
+  MAX_NODE_FAILURES,
+  MAX_VERIFY_PINGS,
+  MIN_HEALTHY_NODES,
+} from './constants.js';
+import { handleQuery, type HandlerContext } from './handlers.js';
+import { lookup, type ClosestNode, type LookupEvent, type LookupSeed, type LookupSummary } from './lookup.js';
+import { randomIdWithPrefix, randomNodeId, toNodeId, type NodeId } from './node-id.js';
+import { PeerStore, type PeerStoreOptions } from './peer-store.js';
+import { RoutingTable, type RoutingTableStats } from './routing-table.js';
+import { TokenManager } from './tokens.js';
+
+export interface DhtNodeDeps {
+  clock: Clock;
+  random: Random;
+  transport: DatagramTransport;
+  log?: Logger;
+}
+
+export interface DhtNodeOptions {
+  /** Our node id; random when not given (state/ keeps it across restarts). */
+  id?: NodeId;
+  /** Where to start when the table is empty. */
+  bootstrap?: readonly PeerAddress[];
+  /** Accept loopback and private addresses (LAN use, tests on 127.0.0.x). */
+  allowLocal?: boolean;
+  k?: number;
+  alpha?: number;
+  /** BEP 43: do not ask others to add us to their tables (short-lived clients such as `lookup`). */
+  readOnly?: boolean;
+  rpc?: RpcOptions;
+  peerStore?: PeerStoreOptions;
+}
+
+export interface LookupRequest {
+  /** find_node when false, get_peers when true. */
+  getPeers: boolean;
+  signal?: AbortSignal;
+  timeoutMs?: number;
+}
+
+export interface DhtNodeStats {
+  nodes: number;
+  goodNodes: number;
+  depth: number;
+  storedInfoHashes: number;
+  storedPeers: number;
+  queriesReceived: Record<string, number>;
+  announcesStored: number;
+  announcesBadToken: number;
+  announcesRefusedAddress: number;
+  verifyPings: number;
+  rpc: RpcStats;
+  table: RoutingTableStats;
+}
+
+export class DhtNode {
+  readonly id: NodeId;
+  readonly table: RoutingTable;
+  readonly peers: PeerStore;
+  readonly rpc: Rpc;
+  private readonly clock: Clock;
+  private readonly random: Random;
+  private readonly log: Logger;
+  private readonly tokens: TokenManager;
+  private readonly allowLocal: boolean;
+  private readonly k: number;
+  private readonly alpha: number;
+  private readonly readOnly: boolean;
+  private bootstrapNodes: PeerAddress[];
+  private readonly handlerCtx: HandlerContext;
+  private readonly queriesReceived: Record<string, number> = {};
+  /** Addresses of nodes that queried us and are being pinged before they may enter the table. */
+  private readonly verifying = new Set<string>();
+  private verifyPings = 0;
+  private maintenanceTimer: TimerHandle | undefined;
+  private refreshing = false;
+  private bootstrapping: Promise<LookupSummary> | undefined;
+  private closed = false;
+  /** BEP 42: our address as others report it, by votes. */
+  private readonly ipVotes = new Map<string, number>();
+
+  constructor(deps: DhtNodeDeps, options: DhtNodeOptions = {}) {
+    this.clock = deps.clock;
+    this.random = deps.random;
+    this.log = deps.log ?? silentLogger;
+    this.id = options.id ?? randomNodeId(deps.random);
+    this.allowLocal = options.allowLocal ?? false;
+    this.k = options.k ?? K;
+    this.alpha = options.alpha ?? DEFAULT_ALPHA;
+    this.readOnly = options.readOnly ?? false;
+    this.bootstrapNodes = [...(options.bootstrap ?? [])];
+    const now = this.clock.now();
+    this.table = new RoutingTable({ localId: this.id, k: this.k, allowLocal: this.allowLocal }, now);
+    this.peers = new PeerStore(options.peerStore);
+    this.tokens = new TokenManager(deps.random, now);
+    this.rpc = new Rpc(
+      { clock: deps.clock, random: deps.random, transport: deps.transport, encoding: { version: CLIENT_VERSION } },
+      { ...options.rpc, readOnly: this.readOnly },
+    );
+    this.handlerCtx = {
+      localId: this.id,
+      table: this.table,
+      tokens: this.tokens,
+      peers: this.peers,
+      random: deps.random,
+      allowLocal: this.allowLocal,
+      counters: { announcesStored: 0, announcesBadToken: 0, announcesRefusedAddress: 0 },
+    };
+    this.rpc.onQuery((query, from) => {
+      const name = query.method === 'unknown' ? 'unknown' : query.method;
+      this.queriesReceived[name] = (this.queriesReceived[name] ?? 0) + 1;
+      const now = this.clock.now();
+      // BEP 43: a read-only node is answered but never added.
+      if (!query.readOnly) this.noteQuerier(query.id, from, now);
+      return handleQuery(this.handlerCtx, query, from, now);
+    });
+  }
+
+  /** Replaces the bootstrap list (e.g. after resolving host names). */
+  setBootstrap(nodes: readonly PeerAddress[]): void {
+    this.bootstrapNodes = [...nodes];
+  }
+
+  /** Starts periodic maintenance. */
+  start(): void {
+    if (this.maintenanceTimer || this.closed) return;
+    const loop = (): void => {
+      this.maintenanceTimer = this.clock.setTimeout(loop, MAINTENANCE_INTERVAL_MS);
+      this.maintain();
+    };
+    this.maintenanceTimer = this.clock.setTimeout(loop, MAINTENANCE_INTERVAL_MS);
+  }
+
+  /** A node that queried us enters the table only after answering a ping of ours (BEP 5: good = answered). */
+  private noteQuerier(id: Uint8Array, from: PeerAddress, now: number): void {
+    if (this.table.queriedBy(id, from, now) || this.readOnly) return;
+    const key = `${from.host}/${from.port}`;
+    if (this.verifying.has(key) || this.verifying.size >= MAX_VERIFY_PINGS) return;
+    if (!this.table.admissible(id, from)) return;
+    this.verifying.add(key);
+    this.verifyPings++;
+    this.queryNode(from, { method: 'ping' }).then(
+      () => this.verifying.delete(key),
+      () => this.verifying.delete(key),
+    );
+  }
+
+  /** Sends one query; a reply refreshes the node in the table, a timeout counts against it. */
+  async queryNode(to: PeerAddress, args: QueryArgs, signal?: AbortSignal, knownId?: Uint8Array): Promise<RpcAnswer> {
+    try {
+      const answer = await this.rpc.query(to, this.id, args, signal);
+      const body = answer.response.body;
+      if (answer.response.ip) this.voteIp(answer.response.ip);
+      if (!this.readOnly || this.table.size < this.k * 8) this.admit(toNodeId(body.id), answer.from);
+      return answer;
+    } catch (err) {
+      if (knownId && (err as { code?: string }).code === 'rpc_timeout') this.table.failed(knownId, this.clock.now());
+      throw err;
+    }
+  }
+
+  private admit(id: NodeId, from: PeerAddress): void {
+    const now = this.clock.now();
+    const result = this.table.heardFrom(id, from, now);
+    if (result.status === 'pending') {
+      const stale = result.ping;
+      this.queryNode(stale, { method: 'ping' }).catch(() => {
+        // The ping (with its retry) went unanswered: bad now, and the newcomer takes its place.
+        for (let i = stale.failures; i < MAX_NODE_FAILURES; i++) this.table.failed(stale.id, this.clock.now());
+      });
+    }
+  }
+
+  private voteIp(ip: PeerAddress): void {
+    const votes = (this.ipVotes.get(ip.host) ?? 0) + 1;
+    if (this.ipVotes.size > 64) this.ipVotes.clear();
+    this.ipVotes.set(ip.host, votes);
+  }
+
+  /** Our external IP as most responders report it (BEP 42), once at least two agree. */
+  externalIp(): string | undefined {
+    let best: string | undefined;
+    let bestVotes = 1;
+    for (const [host, votes] of this.ipVotes) if (votes > bestVotes) [best, bestVotes] = [host, votes];
+    return best;
+  }
+
+  private acceptNode = (node: CompactNodeInfo): boolean =>
+    node.port !== 0 && !bytesEqual(node.id, this.id) && isAcceptableAddress(node.host, this.allowLocal);
+
+  private seedsFor(target: Uint8Array): LookupSeed[] {
+    const seeds: LookupSeed[] = this.table.closest(target, this.k, this.clock.now());
+    if (seeds.length < this.k) for (const b of this.bootstrapNodes) seeds.push({ host: b.host, port: b.port });
+    return seeds;
+  }
+
+  /** An iterative lookup toward `target`, as an async iterable of events. */
+  lookup(target: Uint8Array, request: LookupRequest): AsyncGenerator<LookupEvent, LookupSummary> {
+    const args: QueryArgs = request.getPeers ? { method: 'get_peers', infoHash: target } : { method: 'find_node', target };
+    return lookup(
+      {
+        clock: this.clock,
+        query: async (node, signal) => {
+          const { response } = await this.queryNode(node, args, signal, node.id);
+          const b = response.body;
+          return { id: b.id, nodes: b.nodes ?? [], values: b.values, token: b.token };
+        },
+      },
+      {
+        target,
+        seeds: this.seedsFor(target),
+        alpha: this.alpha,
+        k: this.k,
+        accept: this.acceptNode,
+        ...(request.signal ? { signal: request.signal } : {}),
+        ...(request.timeoutMs !== undefined ? { timeoutMs: request.timeoutMs } : {}),
+      },
+    );
+  }
+
+  /** Joins the network: a lookup for our own id, from the table or the bootstrap list. */
+  bootstrap(signal?: AbortSignal): Promise<LookupSummary> {
+    this.bootstrapping ??= this.runSelfLookup(signal).finally(() => {
+      this.bootstrapping = undefined;
+    });
+    return this.bootstrapping;
+  }
+
+  private async runSelfLookup(signal?: AbortSignal): Promise<LookupSummary> {
+    return this.drain(this.lookup(this.id, { getPeers: false, ...(signal ? { signal } : {}) }));
+  }
+
+  /**
+   * Announces that we have `infoHash` (BEP 5 announce_peer) to the nodes a get_peers lookup found, with
+   * their tokens. With `impliedPort` the receivers take our packets' source port as the peer port.
+   */
+  async announce(infoHash: Uint8Array, closest: readonly ClosestNode[], port: number | undefined, signal?: AbortSignal): Promise<{ ok: number; failed: number }> {
+    const impliedPort = port === undefined;
+    const results = await Promise.allSettled(
+      closest
+        .filter((n) => n.token !== undefined)
+        .map((n) =>
+          this.queryNode(n, { method: 'announce_peer', infoHash, port: port ?? 0, impliedPort, token: n.token as Uint8Array }, signal, n.id),
+        ),
+    );
+    const ok = results.filter((r) => r.status === 'fulfilled').length;
+    return { ok, failed: results.length - ok };
+  }
+
+  /** One round of maintenance: expire peers, ping the stalest questionable node, refresh one stale range. */
+  private maintain(): void {
+    const now = this.clock.now();
+    this.peers.expire(now);
+    if (this.closed) return;
+    if (this.table.goodCount(now) < MIN_HEALTHY_NODES) {
+      if (!this.bootstrapping && this.bootstrapNodes.length + this.table.size > 0) {
+        this.bootstrap().catch((err: unknown) => this.log.debug('re-bootstrap failed', { err: String(err) }));
+      }
+      return;
+    }
+    const stale = this.table.stalestQuestionable(now);
+    if (stale) this.queryNode(stale, { method: 'ping' }, undefined, stale.id).catch(() => undefined);
+    if (!this.refreshing) {
+      const range = this.table.staleRanges(now)[0];
+      if (range !== undefined) {
+        this.refreshing = true;
+        this.table.touchRange(range, now);
+        const target = randomIdWithPrefix(this.random, this.id, range);
+        this.drain(this.lookup(target, { getPeers: false }))
+          .catch(() => undefined)
+          .finally(() => {
+            this.refreshing = false;
+          });
+      }
+    }
+  }
+
+  /** Runs a lookup for its side effects (table updates) and returns its summary. */
+  private async drain(events: AsyncGenerator<LookupEvent, LookupSummary>): Promise<LookupSummary> {
+    let summary: LookupSummary | undefined;
+    for await (const e of events) if (e.type === 'done') summary = e.summary;
+    return summary as LookupSummary;
+  }
+
+  stats(): DhtNodeStats {
+    const now = this.clock.now();
+    return {
+      nodes: this.table.size,
+      goodNodes: this.table.goodCount(now),
+      depth: this.table.depth(),
+      storedInfoHashes: this.peers.infoHashCount,
+      storedPeers: this.peers.size,
+      queriesReceived: { ...this.queriesReceived },
+      ...this.handlerCtx.counters,
+      verifyPings: this.verifyPings,
+      rpc: { ...this.rpc.stats, dropped: { ...this.rpc.stats.dropped } },
+      table: this.table.stats,
+    };
+  }
+
+  /** Stops maintenance and fails pending queries. The transport is the caller's to close. */
+  close(): void {
+    this.closed = true;
+    if (this.maintenanceTimer) this.clock.clearTimeout(this.maintenanceTimer);
+    this.rpc.close();
+  }
+}
