@@ -5,7 +5,7 @@
  * relative component lists, and resolves them under a target folder with a final containment check.
  *
  * Policy (docs/storage.md): anything that tries to leave the folder (`..`, `.`, a separator or NUL inside a
- * component, a drive or UNC prefix) is refused with a PathError; characters that are merely invalid on the
+ * component) is refused with a PathError; characters that are merely invalid on the
  * platform are replaced with `_`; empty components are dropped (libtorrent does the same); overlong
  * components are shortened at a character boundary, keeping the extension.
  */
@@ -53,10 +53,8 @@ export function sanitizeComponent(component: string, platform: PathPlatform = de
   if (component.includes('/') || component.includes('\\') || component.includes('\0')) {
     throw new PathError('path_escape', `path component ${JSON.stringify(component)} contains a separator or NUL`);
   }
-  // Drive-relative names (`C:x`) escape on Windows; refuse them everywhere so a torrent means one thing.
-  if (/^[a-zA-Z]:/.test(component)) {
-    throw new PathError('path_escape', `path component ${JSON.stringify(component)} names a drive`);
-  }
+  // On Windows `:` is replaced with the other invalid characters, which also defuses drive-relative names
+  // (`C:x`) and alternate data streams (`a:b`); on POSIX a colon is an ordinary character.
   let out = component.replace(platform === 'win32' ? WIN_INVALID : POSIX_INVALID, REPLACEMENT);
   if (platform === 'win32') {
     // Windows silently strips trailing dots and spaces, so "a." and "a" would be the same file.
