@@ -1,0 +1,121 @@
+/**
+ * Building blocks of the interop networks: our `run` nodes, our `lookup` (with or without `--announce`),
+ * and polling a partner's get_peers until a given peer shows up. Addresses are 127.x.y.z, which Linux
+ * loopback answers without setup; each test file uses its own 127.0.N.0/24 so files never collide.
+ */
+import { expect } from 'vitest';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { num, retryUntil, str, type JsonEvent, type JsonLineProcess, type ProcessGroup } from '../support/processes.js';
+
+/** A UDP or TCP endpoint. */
+export interface Endpoint {
+  host: string;
+  port: number;
+}
+
+/** `--timeout` of one `lookup` run, seconds. */
+export const LOOKUP_TIMEOUT_S = 15;
+/** How long a lookup process may take beyond its own --timeout before we call it hung. */
+const LOOKUP_EXIT_SLACK_MS = 10_000;
+/** Budget for finding a peer, covering routing tables that are still filling. */
+export const FIND_BUDGET_MS = 60_000;
+/** Pause between two get_peers rounds of a partner. */
+const PARTNER_POLL_MS = 3_000;
+
+export const hostPort = (e: Endpoint): string => `${e.host}:${e.port}`;
+
+/** The endpoint a `ready` event announces (host is the address the process was bound to). */
+export function readyEndpoint(host: string, ready: JsonEvent): Endpoint {
+  return { host, port: num(ready, 'dhtPort') };
+}
+
+/** Starts `count` of our `run` nodes on `${prefix}1`, `${prefix}2`, ... and waits until each is ready. */
+export async function startOurNodes(group: ProcessGroup, prefix: string, count: number, bootstrap: Endpoint[]): Promise<Endpoint[]> {
+  const procs: Array<[string, JsonLineProcess]> = [];
+  for (let i = 1; i <= count; i++) {
+    const host = `${prefix}${i}`;
+    const args = ['run', '--bind', host, '--dht-port', '0', '--allow-local', '--ip-rate-limit', '0', '--json'];
+    for (const b of bootstrap) args.push('--bootstrap', hostPort(b));
+    procs.push([host, group.cli(`ours run ${host}`, args)]);
+  }
+  const out: Endpoint[] = [];
+  for (const [host, p] of procs) {
+    const ready = await p.ready();
+    expect(str(ready, 'nodeId')).toMatch(/^[0-9a-f]{40}$/);
+    out.push(readyEndpoint(host, ready));
+  }
+  return out;
+}
+
+/** What one run of our `lookup` printed. */
+export interface LookupResult {
+  ready: JsonEvent;
+  peers: Endpoint[];
+  done: JsonEvent;
+  exitCode: number | null;
+}
+
+/** Runs our `lookup` once to completion (bounded) and returns its events. */
+export async function ourLookup(
+  group: ProcessGroup,
+  opts: { infohash: string; bind: string; bootstrap: Endpoint[]; announcePort?: number },
+): Promise<LookupResult> {
+  const args = ['lookup', opts.infohash, '--bind', opts.bind, '--dht-port', '0', '--allow-local'];
+  args.push('--timeout', String(LOOKUP_TIMEOUT_S), '--json');
+  for (const b of opts.bootstrap) args.push('--bootstrap', hostPort(b));
+  if (opts.announcePort !== undefined) args.push('--announce', '--port', String(opts.announcePort));
+  const p = group.cli(`ours lookup ${opts.bind}`, args);
+  const ready = await p.ready();
+  const done = await p.waitFor((e) => e.event === 'done', LOOKUP_TIMEOUT_S * 1000 + LOOKUP_EXIT_SLACK_MS, 'a done event');
+  const status = await p.waitExit(LOOKUP_EXIT_SLACK_MS, 'exit after done');
+  const peers = p.events.filter((e) => e.event === 'peer').map((e) => ({ host: str(e, 'host'), port: num(e, 'port') }));
+  // The contract: one peer event per peer found, and done.peers counts them.
+  expect(num(done, 'peers')).toBe(peers.length);
+  expect(num(done, 'queries')).toBeGreaterThan(0);
+  return { ready, peers, done, exitCode: status.code };
+}
+
+/** Runs our `lookup` until it reports `expected` (the network may still be forming), bounded. */
+export async function ourLookupFinds(
+  group: ProcessGroup,
+  opts: { infohash: string; bind: string; bootstrap: Endpoint[] },
+  expected: Endpoint,
+): Promise<LookupResult> {
+  return retryUntil(`our lookup of ${opts.infohash} finding ${hostPort(expected)}`, FIND_BUDGET_MS, 1_000, async () => {
+    const r = await ourLookup(group, opts);
+    expect(r.exitCode).toBe(0);
+    return r.peers.some((p) => p.host === expected.host && p.port === expected.port) ? r : undefined;
+  });
+}
+
+/**
+ * Sends `get_peers <infohash>` to a partner driver every few seconds until it prints a peer event for
+ * `expected`; fails after FIND_BUDGET_MS with the driver's output.
+ */
+export async function partnerFinds(partner: JsonLineProcess, infohash: string, expected: Endpoint): Promise<JsonEvent> {
+  const match = (e: JsonEvent): boolean =>
+    e.event === 'peer' && e.infohash === infohash && e.host === expected.host && e.port === expected.port;
+  const deadline = Date.now() + FIND_BUDGET_MS;
+  while (Date.now() < deadline) {
+    partner.send(`get_peers ${infohash}`);
+    try {
+      return await partner.waitFor(match, Math.min(PARTNER_POLL_MS, Math.max(1, deadline - Date.now())), 'peer');
+    } catch (err) {
+      if (partner.status !== undefined) throw err;
+    }
+  }
+  throw new Error(`${partner.name}: no peer ${hostPort(expected)} for ${infohash} within ${FIND_BUDGET_MS} ms\n${partner.describe()}`);
+}
+
+/** Polls a partner's `nodes` command until its routing table holds at least `min` nodes (bounded). */
+export async function partnerHasNodes(partner: JsonLineProcess, min: number, timeoutMs = 30_000): Promise<number> {
+  return retryUntil(`${partner.name} knowing ${min} nodes`, timeoutMs, 500, async () => {
+    const before = partner.events.length;
+    partner.send('nodes');
+    const e = await partner.waitFor((ev) => ev.event === 'nodes' && partner.events.indexOf(ev) >= before, 5_000, 'nodes reply');
+    const count = num(e, 'count');
+    if (count >= min) return count;
+    await sleep(500);
+    return undefined;
+  });
+}
