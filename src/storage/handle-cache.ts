@@ -38,6 +38,8 @@ export class FileHandleCache {
     } finally {
       entry.users--;
       if (entry.retired && entry.users === 0) void closeQuietly(entry.handle);
+      // The bound may have been exceeded while every handle was busy; shrink back now one is idle.
+      else if (this.entries.size > this.maxOpen) this.evict();
     }
   }
 
@@ -56,13 +58,14 @@ export class FileHandleCache {
         if (this.entries.get(path) === created) this.entries.delete(path);
       });
       this.entries.set(path, entry);
-      this.evict();
     } else {
       // Map order is the LRU order: move to the back.
       this.entries.delete(path);
       this.entries.set(path, entry);
     }
+    // Count the user before evicting, so the entry just opened is never the one retired.
     entry.users++;
+    this.evict();
     return entry;
   }
 
