@@ -5,9 +5,14 @@
 import yargs, { type Argv, type CommandModule } from 'yargs';
 import { CliError, EXIT } from './exit-codes.js';
 import { createCommand } from './commands/create.js';
+import { lookupCommand } from './commands/lookup.js';
+import { runCommand } from './commands/run.js';
 
 // Commands: one import and one entry each.
-const COMMANDS: CommandModule[] = [createCommand as unknown as CommandModule];
+const COMMANDS: CommandModule[] = [
+  lookupCommand as unknown as CommandModule,
+  runCommand as unknown as CommandModule,
+  createCommand as unknown as CommandModule];
 
 /** Runs the CLI with `argv` (without node and script); resolves when the command's handler settles. */
 export async function main(argv: string[]): Promise<void> {

@@ -211,7 +211,12 @@ export async function* lookup(deps: LookupDeps, options: LookupOptions): AsyncGe
       if (c.state === 'inflight') waiting = true;
     }
     if (unranked.some((c) => c.state === 'inflight')) waiting = true;
-    if (!waiting) finish('complete');
+    if (waiting) return;
+    // The K closest live candidates have all answered. Slow queries stop blocking the end only once
+    // there are K of them; with fewer, a slow node may be all we have (a distant bootstrap router).
+    const slowPending = ranked.some((c) => c.state === 'slow') || unranked.some((c) => c.state === 'slow');
+    if (window < k && slowPending) return;
+    finish('complete');
   };
 
   const finish = (why: LookupSummary['outcome']): void => {

@@ -170,7 +170,7 @@ export class DhtNode {
       const answer = await this.rpc.query(to, this.id, args, signal);
       const body = answer.response.body;
       if (answer.response.ip) this.voteIp(answer.response.ip);
-      if (!this.readOnly || this.table.size < this.k * 8) this.admit(toNodeId(body.id), answer.from);
+      this.admit(toNodeId(body.id), answer.from);
       return answer;
     } catch (err) {
       if (knownId && (err as { code?: string }).code === 'rpc_timeout') this.table.failed(knownId, this.clock.now());

@@ -22,6 +22,7 @@ import {
   type ResponseFields,
 } from './messages.js';
 import type { DatagramTransport } from './transport.js';
+import { DEFAULT_IP_RATE_LIMIT, IpRateLimiter } from './ip-limiter.js';
 
 /** BEP 5 gives no figure; 2 s is what libtorrent and most clients use before a node counts as failed. */
 export const DEFAULT_QUERY_TIMEOUT_MS = 2000;
@@ -64,6 +65,8 @@ export interface RpcStats {
   dropped: Record<string, number>;
   /** Error replies we sent (203 malformed, 204 unknown method, ...). */
   errorsSent: number;
+  /** Queries ignored because their address was over the rate limit. */
+  rateLimited: number;
 }
 
 export interface RpcOptions {
@@ -73,6 +76,8 @@ export interface RpcOptions {
   maxQueued?: number;
   /** BEP 43: mark our queries read-only. */
   readOnly?: boolean;
+  /** Queries per second one address may send before it is ignored for a while; 0 turns the limit off. */
+  ipRateLimit?: number;
 }
 
 export interface RpcDeps {
@@ -118,9 +123,11 @@ export class Rpc {
     unmatched: 0,
     dropped: {},
     errorsSent: 0,
+    rateLimited: 0,
   };
 
   private readonly opts: Required<RpcOptions>;
+  private readonly limiter: IpRateLimiter;
   private readonly pending = new Map<string, Pending>();
   private readonly waiting: Waiting[] = [];
   private nextTid: number;
@@ -137,7 +144,9 @@ export class Rpc {
       maxInFlight: options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT,
       maxQueued: options.maxQueued ?? DEFAULT_MAX_QUEUED,
       readOnly: options.readOnly ?? false,
+      ipRateLimit: options.ipRateLimit ?? DEFAULT_IP_RATE_LIMIT,
     };
+    this.limiter = new IpRateLimiter(this.opts.ipRateLimit);
     this.nextTid = deps.random.int(0x10000);
     deps.transport.onDatagram((data, from) => this.receive(data, from));
   }
@@ -253,6 +262,10 @@ export class Rpc {
     switch (msg.kind) {
       case 'query':
         this.stats.queriesReceived++;
+        if (!this.limiter.allow(from.host, this.deps.clock.now())) {
+          this.stats.rateLimited++;
+          return;
+        }
         this.answer(msg, from);
         return;
       case 'response':

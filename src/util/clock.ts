@@ -68,3 +68,12 @@ export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<v
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
+
+/**
+ * Holds the event loop open until the returned function is called. Our timers are unref'd so that a
+ * finished command exits; a long-running command (run, seed) holds the process open with this instead.
+ */
+export function keepProcessAlive(): () => void {
+  const timer = setInterval(() => undefined, 1 << 30);
+  return () => clearInterval(timer);
+}
