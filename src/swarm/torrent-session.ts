@@ -1,0 +1,562 @@
+/**
+ * One torrent's swarm: it connects peers (PeerConnection over any Duplex), keeps availability, asks the
+ * picker what to request, writes and verifies pieces in storage, announces them with `have`, runs the
+ * choker on the clock, paces both directions through rate limiters, and bans peers that send bad data.
+ *
+ * Peers arrive through `addPeer(endpoint)` (any source: --peer, DHT, trackers; queued, bounded, paced and
+ * retried with backoff by PeerQueue) and through `acceptInbound(stream)` (a TCP listener). The session owns
+ * no sockets: `deps.dial` opens a stream. Its state is inspectable with `progress()` and `stats()`.
+ */
+import { EventEmitter } from 'node:events';
+import type { Duplex } from 'node:stream';
+import type { InfoDictionary } from '../codec/metainfo.js';
+import type { PieceStorage } from '../storage/piece-storage.js';
+import { PeerConnection } from '../peer/peer-connection.js';
+import type { PeerConnectionOptions } from '../peer/options.js';
+import type { BlockRef } from '../wire/messages.js';
+import { generatePeerId } from '../wire/handshake.js';
+import type { Clock, TimerHandle } from '../util/clock.js';
+import type { Random } from '../util/random.js';
+import type { Logger } from '../util/log.js';
+import { bytesEqual, compareBytes, toHex } from '../util/bytes.js';
+import { errorMessage } from '../util/errors.js';
+import { Availability } from './availability.js';
+import { BanList, type PeerIdentity } from './ban-list.js';
+import { Bitfield } from './bitfield.js';
+import { chokeRound, CHOKE_INTERVAL_MS, INITIAL_CHOKER_STATE, REGULAR_SLOTS, type ChokerState } from './choker.js';
+import { PeerQueue, type PeerEndpoint } from './peer-queue.js';
+import { PiecePicker } from './picker.js';
+import { PieceBlame } from './piece-blame.js';
+import { RateLimiter } from './rate-limiter.js';
+
+/** Connections per torrent (libtorrent's default connections_limit per torrent is in this range). */
+export const MAX_PEERS = 50;
+/** Dials in flight at once: enough to fill the peer list quickly, few enough not to look like a scan. */
+export const MAX_CONNECTING = 8;
+/** Spacing between dial starts, so a burst of addresses from the DHT becomes a steady trickle. */
+export const DIAL_SPACING_MS = 50;
+
+export type SessionInfo = Pick<InfoDictionary, 'infoHash' | 'infoBytes' | 'pieceLength' | 'pieceCount' | 'totalLength' | 'name'>;
+
+export interface TorrentSessionDeps {
+  clock: Clock;
+  random: Random;
+  log: Logger;
+  storage: PieceStorage;
+  /** Opens a byte stream to a peer (TCP in production, in-memory pairs in tests). */
+  dial: (endpoint: PeerEndpoint, signal: AbortSignal) => Promise<Duplex>;
+}
+
+export interface TorrentSessionOptions {
+  info: SessionInfo;
+  /** Our peer id (default: generated from deps.random). */
+  peerId?: Uint8Array;
+  /** Our TCP listen port, sent in the BEP 10 handshake. */
+  listenPort?: number;
+  /** Bytes/s over all peers; 0 = unlimited. */
+  uploadLimit?: number;
+  downloadLimit?: number;
+  maxPeers?: number;
+  maxConnecting?: number;
+  dialSpacingMs?: number;
+  chokeIntervalMs?: number;
+  /** Sole-supplier hash failures before a ban (default BAN_STRIKES). */
+  banStrikes?: number;
+  /** Passed to every PeerConnection (timeouts, pipeline depth). */
+  peerOptions?: Partial<Omit<PeerConnectionOptions, 'role' | 'peerId' | 'infohash' | 'pieceCount'>>;
+}
+
+export interface SessionEvents {
+  /** A piece passed its hash check. */
+  piece: [index: number];
+  /** Every piece is verified. */
+  complete: [];
+  /** A peer finished its handshake. */
+  peer: [PeerIdentity];
+  banned: [PeerIdentity, reason: string];
+  /** A fatal local failure (storage): the session stops downloading. */
+  error: [Error];
+}
+
+export interface SessionProgress {
+  have: number;
+  pieces: number;
+  bytesHave: number;
+  bytesTotal: number;
+  /** Payload bytes/s over all peers. */
+  down: number;
+  up: number;
+  peers: number;
+}
+
+export interface SessionStats {
+  uploaded: number;
+  downloaded: number;
+  peers: number;
+  hashFailures: number;
+  bans: number;
+  dialFailures: number;
+  inboundRefused: number;
+  violations: number;
+}
+
+interface PeerState {
+  readonly key: string;
+  readonly conn: PeerConnection;
+  readonly outbound: boolean;
+  /** The address we dialled (outbound only): released to the queue when the connection ends. */
+  readonly endpoint: PeerEndpoint | undefined;
+  readonly identity: PeerIdentity;
+  ready: boolean;
+  connectedAt: number;
+  filling: boolean;
+}
+
+export class TorrentSession extends EventEmitter<SessionEvents> {
+  readonly peerId: Uint8Array;
+  readonly info: SessionInfo;
+  private readonly deps: TorrentSessionDeps;
+  private readonly opts: Required<Omit<TorrentSessionOptions, 'peerId' | 'listenPort' | 'peerOptions' | 'info'>> & Pick<TorrentSessionOptions, 'listenPort' | 'peerOptions'>;
+  private readonly picker: PiecePicker;
+  private readonly availability: Availability;
+  private readonly bans: BanList;
+  private readonly blame = new PieceBlame();
+  private readonly queue = new PeerQueue();
+  private readonly upLimiter: RateLimiter;
+  private readonly downLimiter: RateLimiter;
+  private readonly peers = new Map<string, PeerState>();
+  private readonly pieceOps = new Map<number, Promise<void>>();
+  private readonly abort = new AbortController();
+  private readonly schedule: (fn: () => void, ms: number) => TimerHandle;
+  private chokerState: ChokerState = INITIAL_CHOKER_STATE;
+  private chokeTimer: TimerHandle | undefined;
+  private dialTimer: TimerHandle | undefined;
+  private dialTimerAt = Infinity;
+  private lastDialAt = -Infinity;
+  private connecting = 0;
+  private nextKey = 1;
+  private bytesHave = 0;
+  private started = false;
+  private closed = false;
+  private failed = false;
+  private readonly counters = { downloaded: 0, uploaded: 0, hashFailures: 0, dialFailures: 0, inboundRefused: 0, violations: 0 };
+
+  constructor(deps: TorrentSessionDeps, options: TorrentSessionOptions) {
+    super();
+    this.deps = deps;
+    this.info = options.info;
+    this.peerId = options.peerId ?? generatePeerId(deps.random);
+    this.opts = {
+      uploadLimit: options.uploadLimit ?? 0,
+      downloadLimit: options.downloadLimit ?? 0,
+      maxPeers: options.maxPeers ?? MAX_PEERS,
+      maxConnecting: options.maxConnecting ?? MAX_CONNECTING,
+      dialSpacingMs: options.dialSpacingMs ?? DIAL_SPACING_MS,
+      chokeIntervalMs: options.chokeIntervalMs ?? CHOKE_INTERVAL_MS,
+      banStrikes: options.banStrikes ?? 3,
+      listenPort: options.listenPort,
+      peerOptions: options.peerOptions,
+    };
+    // Bound reference: keeps the clock's `this` (and is not mistaken for the ambient timer by the lint).
+    this.schedule = deps.clock.setTimeout.bind(deps.clock);
+    const { pieceCount, pieceLength, totalLength } = this.info;
+    this.availability = new Availability(pieceCount);
+    this.picker = new PiecePicker({ random: deps.random, availability: this.availability }, { pieceCount, pieceLength, totalLength });
+    this.bans = new BanList({ strikes: this.opts.banStrikes });
+    this.upLimiter = new RateLimiter({ clock: deps.clock }, { bytesPerSecond: this.opts.uploadLimit });
+    this.downLimiter = new RateLimiter({ clock: deps.clock }, { bytesPerSecond: this.opts.downloadLimit });
+  }
+
+  /**
+   * Checks what storage already holds (the resume check: only pieces that hash correctly count), then
+   * starts the choker and dialling. Resolves once the check is done.
+   */
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    const verified = await this.deps.storage.checkExisting({ signal: this.abort.signal });
+    for (const index of verified) this.markVerified(index);
+    this.chokeTimer = this.schedule(() => this.chokeTick(), this.opts.chokeIntervalMs);
+    this.pumpDials();
+    if (this.picker.isComplete()) this.emit('complete');
+  }
+
+  /** True when every piece is verified. */
+  isComplete(): boolean {
+    return this.picker.isComplete();
+  }
+
+  /** Queues a peer address to connect to (from --peer, the DHT, a tracker...). False if refused. */
+  addPeer(endpoint: PeerEndpoint): boolean {
+    if (this.closed || this.bans.isBanned(endpoint)) return false;
+    const r = this.queue.add(endpoint, this.deps.clock.now());
+    if (r === 'queued') this.pumpDials();
+    return r === 'queued';
+  }
+
+  /** Takes an inbound connection (from a TCP listener). */
+  acceptInbound(stream: Duplex, remote: PeerEndpoint): void {
+    if (this.closed || !this.started || this.bans.isBanned({ host: remote.host }) || this.peers.size >= this.opts.maxPeers) {
+      this.counters.inboundRefused++;
+      stream.destroy();
+      return;
+    }
+    this.attach(stream, false, undefined, remote.host);
+  }
+
+  progress(): SessionProgress {
+    let down = 0;
+    let up = 0;
+    let peers = 0;
+    for (const p of this.peers.values()) {
+      if (!p.ready) continue;
+      peers++;
+      down += p.conn.downloadRate();
+      up += p.conn.uploadRate();
+    }
+    return { have: this.picker.verified.count(), pieces: this.info.pieceCount, bytesHave: this.bytesHave, bytesTotal: this.info.totalLength, down, up, peers };
+  }
+
+  stats(): SessionStats {
+    let peers = 0;
+    for (const p of this.peers.values()) if (p.ready) peers++;
+    const { downloaded, uploaded, hashFailures, dialFailures, inboundRefused, violations } = this.counters;
+    return { uploaded, downloaded, peers, hashFailures, bans: this.bans.size, dialFailures, inboundRefused, violations };
+  }
+
+  /** Closes every connection and stops the timers; waits for writes under way. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.abort.abort(new Error('session closed'));
+    if (this.chokeTimer !== undefined) this.deps.clock.clearTimeout(this.chokeTimer);
+    if (this.dialTimer !== undefined) this.deps.clock.clearTimeout(this.dialTimer);
+    for (const p of [...this.peers.values()]) p.conn.close('session_closed', 'the session is closing');
+    await Promise.allSettled([...this.pieceOps.values()]);
+  }
+
+  // ---- connections ----
+
+  private pumpDials(): void {
+    if (this.closed || !this.started) return;
+    const now = this.deps.clock.now();
+    if (this.connecting < this.opts.maxConnecting && this.peers.size + this.connecting < this.opts.maxPeers) {
+      const wait = this.lastDialAt + this.opts.dialSpacingMs - now;
+      if (wait > 0) return this.wakeDialsAt(now + wait);
+      const endpoint = this.queue.next(now);
+      if (endpoint !== undefined) {
+        this.lastDialAt = now;
+        void this.dial(endpoint);
+        if (this.queue.size > 0) this.wakeDialsAt(now + this.opts.dialSpacingMs);
+        return;
+      }
+    }
+    const due = this.queue.nextDue();
+    if (due !== undefined) this.wakeDialsAt(Math.max(due, now + this.opts.dialSpacingMs));
+  }
+
+  private wakeDialsAt(at: number): void {
+    if (this.dialTimer !== undefined && this.dialTimerAt <= at) return;
+    if (this.dialTimer !== undefined) this.deps.clock.clearTimeout(this.dialTimer);
+    this.dialTimerAt = at;
+    this.dialTimer = this.schedule(() => {
+      this.dialTimer = undefined;
+      this.dialTimerAt = Infinity;
+      this.pumpDials();
+    }, at - this.deps.clock.now());
+  }
+
+  private async dial(endpoint: PeerEndpoint): Promise<void> {
+    this.connecting++;
+    let stream: Duplex;
+    try {
+      stream = await this.deps.dial(endpoint, this.abort.signal);
+    } catch (err) {
+      this.connecting--;
+      this.counters.dialFailures++;
+      this.deps.log.debug('dial failed', { peer: `${endpoint.host}:${endpoint.port}`, error: errorMessage(err) });
+      this.queue.release(endpoint, this.deps.clock.now(), !this.closed);
+      this.pumpDials();
+      return;
+    }
+    this.connecting--;
+    if (this.closed) {
+      stream.destroy();
+      return;
+    }
+    this.attach(stream, true, endpoint, endpoint.host);
+    this.pumpDials();
+  }
+
+  private attach(stream: Duplex, outbound: boolean, endpoint: PeerEndpoint | undefined, host: string): void {
+    const key = `p${this.nextKey++}`;
+    const { storage } = this.deps;
+    const conn = new PeerConnection(
+      {
+        clock: this.deps.clock,
+        random: this.deps.random,
+        log: this.deps.log,
+        stream,
+        hooks: {
+          acceptInfohash: (h) => bytesEqual(h, this.info.infoHash),
+          validateRequest: (ref) => storage.have(ref.index) && ref.begin + ref.length <= this.picker.pieceSize(ref.index),
+          readBlock: (ref) => this.serveBlock(peer, ref),
+        },
+      },
+      {
+        ...this.opts.peerOptions,
+        role: outbound ? 'initiator' : 'receiver',
+        peerId: this.peerId,
+        infohash: outbound ? this.info.infoHash : undefined,
+        pieceCount: this.info.pieceCount,
+        listenPort: this.opts.listenPort,
+        metadataSize: this.info.infoBytes.length,
+      },
+    );
+    const peer: PeerState = {
+      key, conn, outbound, endpoint, identity: { host, port: endpoint?.port }, ready: false, connectedAt: this.deps.clock.now(), filling: false,
+    };
+    this.peers.set(key, peer);
+    conn.on('handshake', (h) => this.onHandshake(peer, h.peerId));
+    conn.on('bitfield', (bf) => {
+      this.availability.setPieces(key, Bitfield.fromBytes(bf.toBytes(), this.info.pieceCount));
+      this.updateInterest(peer);
+    });
+    conn.on('have', (index) => {
+      if (this.availability.have(key, index) && !this.picker.verified.has(index)) {
+        conn.interested();
+        this.fill(peer);
+      }
+      this.closeIfBothSeeds(peer);
+    });
+    conn.on('unchoke', () => this.fill(peer));
+    conn.on('slots', () => this.fill(peer));
+    conn.on('choke', (dropped) => dropped.forEach((r) => this.picker.release(key, r)));
+    conn.on('request-timeout', (r) => this.picker.release(key, r));
+    conn.on('piece', (b) => this.onBlock(peer, b.index, b.begin, b.block));
+    conn.on('interested', () => {
+      // A free upload slot is used at once instead of at the next choke round (up to 10 s later).
+      if (this.unchokedCount() < REGULAR_SLOTS + 1) conn.unchoke();
+    });
+    conn.on('violation', (code) => {
+      this.counters.violations++;
+      if (this.bans.strike(peer.identity)) this.banPeer(peer.identity, `protocol violation ${code}`);
+    });
+    conn.on('close', (reason) => this.onClose(peer, reason.code, reason.violation));
+    conn.start();
+  }
+
+  private onHandshake(peer: PeerState, remoteId: Uint8Array): void {
+    peer.identity.peerId = toHex(remoteId);
+    if (this.bans.isBanned(peer.identity)) return peer.conn.close('banned', 'peer is banned');
+    // The same peer connected twice (both sides dialled): keep the connection whose initiator has the
+    // smaller peer id, a rule both ends compute alike, so exactly one of the two survives.
+    for (const other of this.peers.values()) {
+      if (other === peer || !other.ready || other.identity.peerId !== peer.identity.peerId) continue;
+      const weInitiateWins = compareBytes(this.peerId, remoteId) < 0;
+      const keepNew = peer.outbound !== other.outbound && peer.outbound === weInitiateWins;
+      (keepNew ? other : peer).conn.close('duplicate_peer', 'already connected to this peer');
+      if (!keepNew) return;
+    }
+    peer.ready = true;
+    peer.connectedAt = this.deps.clock.now();
+    if (peer.endpoint !== undefined) this.queue.succeeded(peer.endpoint);
+    this.availability.addPeer(peer.key);
+    // BEP 3: the bitfield may be omitted when we have nothing.
+    if (this.picker.verified.count() > 0) peer.conn.bitfield(this.picker.verified.toBytes());
+    this.emit('peer', peer.identity);
+  }
+
+  private onClose(peer: PeerState, code: string, violation: boolean): void {
+    this.peers.delete(peer.key);
+    this.picker.releasePeer(peer.key);
+    this.availability.removePeer(peer.key);
+    if (peer.endpoint !== undefined) {
+      const retry = !this.closed && !violation && !this.picker.isComplete() && code !== 'duplicate_peer' && code !== 'banned' && code !== 'self_connection';
+      this.queue.release(peer.endpoint, this.deps.clock.now(), retry);
+    }
+    this.pumpDials();
+    for (const p of this.peers.values()) this.fill(p);
+  }
+
+  private closeIfBothSeeds(peer: PeerState): void {
+    if (this.picker.isComplete() && this.availability.peerPieces(peer.key)?.isComplete() === true) {
+      peer.conn.close('both_seeds', 'both sides have every piece');
+    }
+  }
+
+  private updateInterest(peer: PeerState): void {
+    const pieces = this.availability.peerPieces(peer.key);
+    if (pieces === undefined) return;
+    let wanted = false;
+    for (const i of pieces.indices()) {
+      if (!this.picker.verified.has(i)) {
+        wanted = true;
+        break;
+      }
+    }
+    if (wanted) {
+      peer.conn.interested();
+      this.fill(peer);
+    } else {
+      peer.conn.notInterested();
+      this.closeIfBothSeeds(peer);
+    }
+  }
+
+  private unchokedCount(): number {
+    let n = 0;
+    for (const p of this.peers.values()) if (p.ready && !p.conn.amChoking) n++;
+    return n;
+  }
+
+  private chokeTick(): void {
+    this.chokeTimer = undefined;
+    if (this.closed) return;
+    const ready = [...this.peers.values()].filter((p) => p.ready);
+    const round = chokeRound(
+      ready.map((p) => ({
+        key: p.key, interested: p.conn.peerInterested, downloadRate: p.conn.downloadRate(), uploadRate: p.conn.uploadRate(),
+        snubbed: p.conn.snubbed, connectedAt: p.connectedAt,
+      })),
+      this.deps.clock.now(),
+      this.deps.random,
+      this.chokerState,
+      { seeding: this.picker.isComplete() },
+    );
+    this.chokerState = round.state;
+    for (const p of ready) {
+      if (round.unchoke.has(p.key)) p.conn.unchoke();
+      else p.conn.choke();
+    }
+    this.chokeTimer = this.schedule(() => this.chokeTick(), this.opts.chokeIntervalMs);
+  }
+
+  // ---- downloading ----
+
+  /** Fills the peer's free request slots from the picker, paced by the download limiter. */
+  private fill(peer: PeerState): void {
+    if (peer.filling || !peer.ready || this.closed || this.failed) return;
+    const { conn } = peer;
+    if (conn.peerChoking || !conn.amInterested || conn.freeSlots <= 0) return;
+    const pieces = this.availability.peerPieces(peer.key);
+    if (pieces === undefined) return;
+    if (this.downLimiter.bytesPerSecond === 0) {
+      for (const r of this.picker.pick(peer.key, pieces, conn.freeSlots)) if (!conn.request(r)) this.picker.release(peer.key, r);
+      return;
+    }
+    peer.filling = true;
+    void (async () => {
+      try {
+        while (!conn.isClosed && conn.freeSlots > 0) {
+          const [r] = this.picker.pick(peer.key, pieces, 1);
+          if (r === undefined) break;
+          try {
+            await this.downLimiter.take(r.length, this.abort.signal);
+          } catch {
+            this.picker.release(peer.key, r);
+            break;
+          }
+          if (!conn.request(r)) {
+            this.picker.release(peer.key, r);
+            break;
+          }
+        }
+      } finally {
+        peer.filling = false;
+      }
+    })();
+  }
+
+  private onBlock(peer: PeerState, index: number, begin: number, block: Uint8Array): void {
+    this.counters.downloaded += block.length;
+    const out = this.picker.blockReceived(peer.key, index, begin, block.length);
+    for (const k of out.cancel) this.peers.get(k)?.conn.cancel({ index, begin, length: block.length });
+    if (out.status === 'new') {
+      const data = block.slice();
+      this.blame.record(index, begin, data, { ...peer.identity });
+      this.chain(index, () => this.deps.storage.writeBlock(index, begin, data));
+      if (out.pieceComplete) this.chain(index, () => this.verify(index));
+    }
+    this.fill(peer);
+  }
+
+  /** Runs storage work for one piece in order (writes, then its verification); a failure is fatal. */
+  private chain(index: number, fn: () => Promise<void>): void {
+    const prev = this.pieceOps.get(index) ?? Promise.resolve();
+    const next = prev.then(fn).catch((err: unknown) => this.fatal(err));
+    this.pieceOps.set(index, next);
+    void next.finally(() => {
+      if (this.pieceOps.get(index) === next) this.pieceOps.delete(index);
+    });
+  }
+
+  private async verify(index: number): Promise<void> {
+    if (this.closed) return;
+    const ok = await this.deps.storage.verifyPiece(index);
+    if (this.closed) return;
+    if (!ok) {
+      this.counters.hashFailures++;
+      const senders = this.blame.pieceFailed(index);
+      this.picker.pieceFailed(index);
+      this.deps.log.info('piece failed its hash check', { index, senders: senders.length });
+      if (senders.length === 1 && this.bans.strike(senders[0] as PeerIdentity)) this.banPeer(senders[0] as PeerIdentity, 'sent bad pieces');
+      for (const p of this.peers.values()) this.fill(p);
+      return;
+    }
+    const cancelled = this.markVerified(index);
+    for (const k of cancelled) {
+      const conn = this.peers.get(k)?.conn;
+      for (const r of conn?.outstanding() ?? []) if (r.index === index) conn?.cancel(r);
+    }
+    for (const p of this.peers.values()) if (p.ready) p.conn.have(index);
+    this.emit('piece', index);
+    if (this.blame.hasFailed(index)) {
+      const culprits = await this.blame.pieceVerified(index, (b, l) => this.deps.storage.readBlock(index, b, l));
+      for (const c of culprits) this.banPeer(c, 'proven to have sent a bad block');
+    }
+    for (const p of this.peers.values()) if (p.ready && p.conn.amInterested) this.updateInterest(p);
+    if (this.picker.isComplete()) {
+      this.emit('complete');
+      for (const p of [...this.peers.values()]) if (p.ready) this.updateInterest(p);
+    }
+  }
+
+  private markVerified(index: number): string[] {
+    if (this.picker.verified.has(index)) return [];
+    this.bytesHave += this.picker.pieceSize(index);
+    return this.picker.pieceVerified(index);
+  }
+
+  private banPeer(who: PeerIdentity, reason: string): void {
+    this.bans.ban(who);
+    this.deps.log.info('peer banned', { host: who.host, port: who.port, peerId: who.peerId, reason });
+    for (const p of [...this.peers.values()]) {
+      if (this.bans.isBanned(p.identity)) {
+        if (p.endpoint !== undefined) this.queue.forget(p.endpoint);
+        p.conn.close('banned', reason);
+      }
+    }
+    this.emit('banned', who, reason);
+  }
+
+  private fatal(err: unknown): void {
+    if (this.failed || this.closed) return;
+    this.failed = true;
+    this.emit('error', err instanceof Error ? err : new Error(String(err)));
+  }
+
+  // ---- uploading ----
+
+  private async serveBlock(peer: PeerState, ref: BlockRef): Promise<Uint8Array | undefined> {
+    try {
+      await this.upLimiter.take(ref.length, this.abort.signal);
+    } catch {
+      return undefined;
+    }
+    if (peer.conn.isClosed || peer.conn.amChoking || !this.deps.storage.have(ref.index)) return undefined;
+    const data = await this.deps.storage.readBlock(ref.index, ref.begin, ref.length);
+    this.counters.uploaded += data.length;
+    return data;
+  }
+}
