@@ -5,7 +5,7 @@
  * understand its replies, in both directions.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ProcessGroup, requireBittorrentDht, requireOurCommand, type JsonLineProcess } from '../support/processes.js';
+import { num, ProcessGroup, requireBittorrentDht, requireOurCommand, type JsonLineProcess } from '../support/processes.js';
 import { ourLookup, ourLookupFinds, partnerFinds, partnerHasNodes, readyEndpoint, startOurNodes, type Endpoint } from './network.js';
 
 // This file's addresses: 127.0.20.0/24 bittorrent-dht, 127.0.21.0/24 ours.
@@ -58,6 +58,8 @@ describe('interop with bittorrent-dht', () => {
       announcePort: OUR_ANNOUNCE_PORT,
     });
     expect(r.exitCode).toBe(0);
+    // Our node reports how many of the closest nodes accepted the announce (their write tokens were valid).
+    expect(r.announced && num(r.announced, 'ok')).toBeGreaterThan(0);
     const peer = await partnerFinds(bt, IH_BY_OURS, { host: OURS_ANNOUNCE_HOST, port: OUR_ANNOUNCE_PORT });
     expect(peer.port).toBe(OUR_ANNOUNCE_PORT);
   });

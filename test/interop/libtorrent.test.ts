@@ -6,8 +6,11 @@
  * drops malformed messages silently, and announces with implied_port set (the peer's port is the UDP source
  * port), which our node must honour.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { num, ProcessGroup, requireLibtorrent, requireOurCommand, type JsonLineProcess } from '../support/processes.js';
+import { num, ProcessGroup, requireLibtorrent, requireOurCommand, str, type JsonLineProcess } from '../support/processes.js';
 import { ourLookup, ourLookupFinds, partnerFinds, partnerHasNodes, readyEndpoint, startOurNodes, type Endpoint } from './network.js';
 
 // This file's addresses: 127.0.30.0/24 libtorrent, 127.0.31.0/24 ours.
@@ -19,6 +22,10 @@ const OURS_ANNOUNCE_HOST = '127.0.31.51';
 const IH_BY_LT = 'c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3';
 const IH_BY_OURS = '3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c';
 const OUR_ANNOUNCE_PORT = 7301;
+const LT_SEEDER_HOST = '127.0.30.20';
+const OURS_SEED_LOOKUP_HOST = '127.0.31.52';
+/** Size of the seeded file: a few pieces, written with a fixed pattern so the info-hash never changes. */
+const SEED_BYTES = 200_000;
 
 describe('interop with libtorrent', () => {
   const group = new ProcessGroup();
@@ -44,8 +51,10 @@ describe('interop with libtorrent', () => {
     // libtorrent only counts nodes that answered it; wait until the first one knows most of the network.
     await partnerHasNodes(lt(0).proc, LT_HOSTS.length - 1);
   });
+  let scratch = '';
   afterAll(async () => {
     await group.stopAll();
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
   });
 
   it('our lookup finds a peer that libtorrent announced (implied_port)', async () => {
@@ -65,6 +74,8 @@ describe('interop with libtorrent', () => {
       announcePort: OUR_ANNOUNCE_PORT,
     });
     expect(r.exitCode).toBe(0);
+    // Our node reports how many of the closest nodes accepted the announce (their write tokens were valid).
+    expect(r.announced && num(r.announced, 'ok')).toBeGreaterThan(0);
     const peer = await partnerFinds(lt(4).proc, IH_BY_OURS, { host: OURS_ANNOUNCE_HOST, port: OUR_ANNOUNCE_PORT });
     expect(peer.port).toBe(OUR_ANNOUNCE_PORT);
   });
@@ -73,5 +84,21 @@ describe('interop with libtorrent', () => {
     // Six libtorrent nodes plus our three: once ours answer, the first node counts more than the other five.
     const count = await partnerHasNodes(lt(0).proc, LT_HOSTS.length - 1 + OURS_RUN_COUNT, 60_000);
     expect(count).toBeGreaterThanOrEqual(LT_HOSTS.length - 1 + OURS_RUN_COUNT);
+  });
+
+  it('our lookup finds libtorrent seeding a real torrent (the announce libtorrent makes by itself)', async () => {
+    scratch = mkdtempSync(join(tmpdir(), 'interop-lt-seed-'));
+    const file = join(scratch, 'pattern.bin');
+    writeFileSync(file, Buffer.from(Array.from({ length: SEED_BYTES }, (_, i) => (i * 31) & 0xff)));
+    const seeder = group.libtorrent(`libtorrent seeder ${LT_SEEDER_HOST}`, [
+      '--bind', LT_SEEDER_HOST, '--bootstrap', `${lt(0).at.host}:${lt(0).at.port}`, '--seed', file,
+    ]);
+    await seeder.ready();
+    const seeding = await seeder.waitFor((e) => e.event === 'seeding', 30_000, 'seeding');
+    const infohash = str(seeding, 'infohash');
+    expect(str(seeding, 'magnet')).toContain(`xt=urn:btih:${infohash}`);
+    const expected = { host: LT_SEEDER_HOST, port: num(seeding, 'tcpPort') };
+    const r = await ourLookupFinds(group, { infohash, bind: OURS_SEED_LOOKUP_HOST, bootstrap: [lt(0).at] }, expected);
+    expect(r.peers).toContainEqual(expected);
   });
 });

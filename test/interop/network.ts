@@ -52,6 +52,8 @@ export interface LookupResult {
   ready: JsonEvent;
   peers: Endpoint[];
   done: JsonEvent;
+  /** With --announce: the `announced` event (how many of the closest nodes accepted it). */
+  announced: JsonEvent | undefined;
   exitCode: number | null;
 }
 
@@ -72,7 +74,8 @@ export async function ourLookup(
   // The contract: one peer event per peer found, and done.peers counts them.
   expect(num(done, 'peers')).toBe(peers.length);
   expect(num(done, 'queries')).toBeGreaterThan(0);
-  return { ready, peers, done, exitCode: status.code };
+  const announced = p.events.find((e) => e.event === 'announced');
+  return { ready, peers, done, announced, exitCode: status.code };
 }
 
 /** Runs our `lookup` until it reports `expected` (the network may still be forming), bounded. */
