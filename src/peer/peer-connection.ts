@@ -1,0 +1,587 @@
+/**
+ * One peer connection (BEP 3, with BEP 10 and BEP 9 on top) over an injected byte stream. It owns the
+ * protocol state of one peer (choke/interest, the peer's pieces, our request pipeline, its queued requests,
+ * rates, keep-alive/idle/snub timers on the Clock) and nothing else: no sockets (the Duplex is handed in),
+ * no files (blocks go out as events, block data comes in through hooks.readBlock), no piece picking (the
+ * caller calls request() when `slots` says there is room).
+ *
+ * Violation policy (docs/wire.md): anything the peer sends that breaks the protocol closes the connection
+ * with a `wire_*` code, emits `violation`, and `close` carries `violation: true`. Nothing thrown while
+ * handling input escapes the stream callback.
+ */
+import { EventEmitter } from 'node:events';
+import type { Duplex } from 'node:stream';
+import type { Clock, TimerHandle } from '../util/clock.js';
+import type { Random } from '../util/random.js';
+import type { Logger } from '../util/log.js';
+import { DecodeError, errorMessage } from '../util/errors.js';
+import { bytesEqual, toHex } from '../util/bytes.js';
+import { checkHandshakePrefix, decodeHandshake, encodeHandshake, HANDSHAKE_LENGTH, type Handshake } from '../wire/handshake.js';
+import { Framer, maxFrameLength } from '../wire/framer.js';
+import { decodeMessage, encodeMessage, encodePieceHeader, type BlockRef, type Message } from '../wire/messages.js';
+import { decodeExtendedHandshake, encodeExtendedHandshake, EXTENDED_HANDSHAKE_ID, ExtensionRegistry, CLIENT_VERSION, type ExtendedHandshake } from '../wire/extension.js';
+import { decodeMetadataMessage, encodeMetadataRequest, serveMetadataPiece } from '../wire/metadata.js';
+import { Bitfield } from './bitfield.js';
+import { RateMeter } from './rate-meter.js';
+import { RequestPipeline } from './request-pipeline.js';
+import { IncomingRequests } from './incoming-requests.js';
+import { MAX_PENDING_HAVES, MAX_TIMED_OUT_REMEMBERED, resolveOptions, TICK_MS, type PeerConnectionOptions, type ResolvedOptions } from './options.js';
+import type { PeerConnectionEvents, PeerConnectionHooks, PeerConnectionStats } from './events.js';
+
+export interface PeerConnectionDeps {
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly log: Logger;
+  /** The byte stream to the peer (a TCP socket in production, an in-memory pair in tests). */
+  readonly stream: Duplex;
+  readonly hooks?: PeerConnectionHooks;
+}
+
+export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
+  /** We refuse to send them blocks (BEP 3: connections start choked and not interested). */
+  amChoking = true;
+  amInterested = false;
+  peerChoking = true;
+  peerInterested = false;
+  snubbed = false;
+  /** The peer's pieces, once the piece count is known. */
+  peerBitfield: Bitfield | undefined;
+  /** The peer's handshake, once received. */
+  remote: Handshake | undefined;
+  /** The peer's latest BEP 10 handshake. */
+  peerExtended: ExtendedHandshake | undefined;
+  readonly extensions: ExtensionRegistry;
+
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private readonly stream: Duplex;
+  private readonly hooks: PeerConnectionHooks;
+  private readonly opts: ResolvedOptions;
+  private readonly framer: Framer;
+  private readonly pipeline: RequestPipeline;
+  private readonly incoming: IncomingRequests;
+  private readonly down: RateMeter;
+  private readonly up: RateMeter;
+  private infohashValue: Uint8Array | undefined;
+  private pieceCount: number | undefined;
+  private pendingBits: Uint8Array | undefined;
+  private readonly pendingHaves = new Set<number>();
+  private readonly timedOut = new Set<string>();
+  private sentHandshake = false;
+  private handshakeDone = false;
+  private sawMessage = false;
+  private sawBitfield = false;
+  private closed = false;
+  private processing = false;
+  private serving = false;
+  private servingCancelled = false;
+  private servingRef: BlockRef | undefined;
+  private readonly startedAt: number;
+  private lastReceived: number;
+  private lastSent: number;
+  private waitingSince: number;
+  private tickHandle: TimerHandle | undefined;
+  private readonly schedule: (fn: () => void, ms: number) => TimerHandle;
+  private readonly counters = {
+    unsolicitedBlocks: 0, lateBlocks: 0, requestTimeouts: 0, requestsRefused: 0, requestsDroppedFull: 0,
+    requestsWhileChoked: 0, ignoredMessages: 0, keepAlivesSent: 0,
+  };
+
+  constructor(deps: PeerConnectionDeps, options: PeerConnectionOptions) {
+    super();
+    this.clock = deps.clock;
+    this.log = deps.log;
+    this.stream = deps.stream;
+    this.hooks = deps.hooks ?? {};
+    this.opts = resolveOptions(options);
+    if (this.opts.role === 'initiator' && this.opts.infohash === undefined) {
+      throw new DecodeError('peer_no_infohash', 'an initiating connection needs an infohash');
+    }
+    // Bound method reference: keeps the clock's `this` and lets the ambient-timer lint (which matches the
+    // call text `setTimeout(`) tell this injected clock apart from the global.
+    this.schedule = this.clock.setTimeout.bind(this.clock);
+    this.infohashValue = this.opts.infohash?.slice();
+    this.pieceCount = this.opts.pieceCount;
+    this.extensions = new ExtensionRegistry(this.opts.extensionIds);
+    this.framer = new Framer(maxFrameLength(this.pieceCount, this.opts.maxBlockLength));
+    this.pipeline = new RequestPipeline({
+      minDepth: this.opts.minPipelineDepth, maxDepth: this.opts.maxPipelineDepth, targetQueueMs: this.opts.targetQueueMs,
+      requestTimeoutMs: this.opts.requestTimeoutMs,
+    });
+    this.incoming = new IncomingRequests(this.opts.maxIncomingRequests);
+    const now = this.clock.now();
+    this.startedAt = this.lastReceived = this.lastSent = this.waitingSince = now;
+    this.down = new RateMeter(now);
+    this.up = new RateMeter(now);
+  }
+
+  /** Attaches to the stream, sends our handshake if we initiate, and starts the timers. Call once. */
+  start(): void {
+    this.stream.on('data', (chunk: Uint8Array) => this.onData(chunk));
+    this.stream.on('end', () => this.close('remote_closed', 'the peer closed the stream'));
+    this.stream.on('close', () => this.close('stream_closed', 'the stream closed'));
+    this.stream.on('error', (err: Error) => this.close('stream_error', err.message));
+    this.stream.on('drain', () => void this.pump());
+    if (this.opts.role === 'initiator') this.sendHandshake();
+    this.tickHandle = this.schedule(() => this.tick(), TICK_MS);
+  }
+
+  get infohash(): Uint8Array | undefined {
+    return this.infohashValue;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  get isReady(): boolean {
+    return this.handshakeDone && !this.closed;
+  }
+
+  /** Target number of requests out, from the current download rate (see RequestPipeline.depth). */
+  get pipelineDepth(): number {
+    return this.pipeline.depth(this.down.rate(this.clock.now()), this.snubbed, this.peerExtended?.reqq);
+  }
+
+  /** How many more requests request() would accept now. */
+  get freeSlots(): number {
+    if (!this.handshakeDone || this.peerChoking || this.closed) return 0;
+    return Math.max(0, this.pipelineDepth - this.pipeline.size);
+  }
+
+  /** Our requests still out. */
+  outstanding(): BlockRef[] {
+    return this.pipeline.list();
+  }
+
+  downloadRate(): number {
+    return this.down.rate(this.clock.now());
+  }
+
+  uploadRate(): number {
+    return this.up.rate(this.clock.now());
+  }
+
+  stats(): PeerConnectionStats {
+    const now = this.clock.now();
+    return {
+      ...this.counters, bytesDownloaded: this.down.total, bytesUploaded: this.up.total, downloadRate: this.down.rate(now),
+      uploadRate: this.up.rate(now), requestsOut: this.pipeline.size, requestsQueued: this.incoming.size, pipelineDepth: this.pipelineDepth,
+    };
+  }
+
+  /**
+   * Sets the piece count once metadata is known: checks a bitfield and haves received earlier (a lie closes
+   * the connection), tightens the frame cap, and emits `bitfield` if one was pending.
+   */
+  setPieceCount(pieceCount: number): void {
+    if (this.pieceCount !== undefined || this.closed) return;
+    this.pieceCount = pieceCount;
+    this.framer.setMaxFrameLength(maxFrameLength(pieceCount, this.opts.maxBlockLength));
+    this.guard(() => {
+      const bits = this.pendingBits;
+      this.pendingBits = undefined;
+      if (bits !== undefined) this.peerBitfield = Bitfield.fromBytes(bits, pieceCount);
+      else if (this.pendingHaves.size > 0) this.peerBitfield = new Bitfield(pieceCount);
+      for (const i of this.pendingHaves) {
+        if (i >= pieceCount) throw new DecodeError('wire_index_out_of_range', `have ${i} beyond ${pieceCount} pieces`);
+        this.peerBitfield?.set(i);
+      }
+      this.pendingHaves.clear();
+      if (this.peerBitfield !== undefined) this.emit('bitfield', this.peerBitfield);
+    });
+  }
+
+  // ---- sending ----
+
+  choke(): void {
+    if (this.amChoking || !this.handshakeDone) return;
+    this.amChoking = true;
+    // BEP 3: choking discards the peer's pending requests (no fast extension, so no reject messages).
+    this.incoming.clear();
+    this.servingCancelled = true;
+    this.sendMessage({ type: 'choke' });
+  }
+
+  unchoke(): void {
+    if (!this.amChoking || !this.handshakeDone) return;
+    this.amChoking = false;
+    this.sendMessage({ type: 'unchoke' });
+  }
+
+  interested(): void {
+    if (this.amInterested || !this.handshakeDone) return;
+    this.amInterested = true;
+    this.sendMessage({ type: 'interested' });
+  }
+
+  notInterested(): void {
+    if (!this.amInterested || !this.handshakeDone) return;
+    this.amInterested = false;
+    this.sendMessage({ type: 'not-interested' });
+  }
+
+  have(index: number): void {
+    if (this.handshakeDone) this.sendMessage({ type: 'have', index });
+  }
+
+  /** Sends our bitfield; BEP 3 allows it only as the first message after the handshake. */
+  bitfield(bits: Uint8Array): void {
+    if (this.handshakeDone) this.sendMessage({ type: 'bitfield', bits });
+  }
+
+  /** BEP 5: tell the peer our DHT port. */
+  sendPort(port: number): void {
+    if (this.handshakeDone) this.sendMessage({ type: 'port', port });
+  }
+
+  /**
+   * Requests a block. Returns false (and sends nothing) before the handshake, while choked, when the
+   * pipeline is full, for a block already requested, or for a length over the block cap.
+   */
+  request(ref: BlockRef): boolean {
+    if (this.freeSlots <= 0 || ref.length < 1 || ref.length > this.opts.maxBlockLength) return false;
+    if (this.pipeline.size === 0) this.waitingSince = this.clock.now();
+    if (!this.pipeline.add(ref, this.clock.now())) return false;
+    this.sendMessage({ type: 'request', index: ref.index, begin: ref.begin, length: ref.length });
+    return true;
+  }
+
+  /** Cancels an outstanding request (e.g. the block arrived from another peer in endgame). */
+  cancel(ref: BlockRef): void {
+    if (this.pipeline.remove(ref.index, ref.begin) === undefined) return;
+    this.sendMessage({ type: 'cancel', index: ref.index, begin: ref.begin, length: ref.length });
+  }
+
+  /** Sends (or re-sends, e.g. once metadata_size is known) our BEP 10 handshake. */
+  sendExtendedHandshake(update: { metadataSize?: number; listenPort?: number } = {}): void {
+    if (!this.handshakeDone || !this.opts.extensions || this.remote?.extensions !== true) return;
+    const payload = encodeExtendedHandshake({
+      m: this.extensions.oursAsRecord(), v: CLIENT_VERSION, reqq: this.opts.maxIncomingRequests,
+      p: update.listenPort ?? this.opts.listenPort, metadataSize: update.metadataSize ?? this.opts.metadataSize, yourip: this.opts.yourip,
+    });
+    this.sendMessage({ type: 'extended', id: EXTENDED_HANDSHAKE_ID, payload });
+  }
+
+  /** BEP 9: asks for a metadata piece; false when the peer has not advertised ut_metadata. */
+  requestMetadata(piece: number): boolean {
+    return this.sendExtension('ut_metadata', encodeMetadataRequest(piece));
+  }
+
+  /** BEP 9: answers a metadata request from our info dictionary (a reject when `info` is undefined or the piece is out of range). */
+  serveMetadata(info: Uint8Array | undefined, piece: number): boolean {
+    return this.sendExtension('ut_metadata', serveMetadataPiece(info, piece));
+  }
+
+  /** Sends a BEP 10 message for extension `name` with the id the peer assigned; false if it did not. */
+  sendExtension(name: string, payload: Uint8Array): boolean {
+    const id = this.extensions.idForOutgoing(name);
+    if (id === undefined || !this.handshakeDone) return false;
+    this.sendMessage({ type: 'extended', id, payload });
+    return true;
+  }
+
+  /** Ends the connection (idempotent). `close` is emitted once. */
+  close(code = 'closed_locally', message = 'closed by us', violation = false): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.tickHandle !== undefined) this.clock.clearTimeout(this.tickHandle);
+    this.incoming.clear();
+    const outstanding = this.pipeline.clear();
+    this.stream.destroy();
+    this.log.debug('peer connection closed', { code, message, peer: this.remote ? toHex(this.remote.peerId) : undefined });
+    this.emit('close', { code, message, violation, outstanding });
+  }
+
+  private sendHandshake(): void {
+    if (this.sentHandshake || this.infohashValue === undefined) return;
+    this.sentHandshake = true;
+    this.write(encodeHandshake({ infohash: this.infohashValue, peerId: this.opts.peerId, extensions: this.opts.extensions, dht: this.opts.dht }));
+  }
+
+  private sendMessage(msg: Exclude<Message, { type: 'unknown' }>): void {
+    this.write(encodeMessage(msg));
+  }
+
+  /** Control messages are small and their number is bounded by our own logic, so they are written without waiting. */
+  private write(bytes: Uint8Array): void {
+    if (this.closed) return;
+    this.lastSent = this.clock.now();
+    this.stream.write(bytes);
+  }
+
+  // ---- receiving ----
+
+  /** Runs `fn`, turning a DecodeError into a violation and anything else into an internal close. */
+  private guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      if (err instanceof DecodeError) this.violation(err.code, err.message);
+      else {
+        this.log.warn('peer connection handler failed', { error: errorMessage(err) });
+        this.close('internal_error', errorMessage(err));
+      }
+    }
+  }
+
+  private violation(code: string, message: string): void {
+    if (this.closed) return;
+    this.emit('violation', code, message);
+    this.close(code, message, true);
+  }
+
+  private onData(chunk: Uint8Array): void {
+    if (this.closed) return;
+    this.framer.append(chunk);
+    // A write of ours (or a listener's) can make an in-memory peer answer synchronously, re-entering here:
+    // the bytes are queued above and the outer call's loop reads them, so frames stay in order.
+    if (this.processing) return;
+    this.processing = true;
+    this.guard(() => {
+      if (!this.handshakeDone && !this.readHandshake()) return;
+      for (;;) {
+        if (this.closed) return;
+        const body = this.framer.nextFrame();
+        if (body === undefined) return;
+        this.lastReceived = this.clock.now();
+        this.handle(decodeMessage(body, { pieceCount: this.pieceCount, maxBlockLength: this.opts.maxBlockLength }));
+      }
+    });
+    this.processing = false;
+  }
+
+  /** Consumes the 68-byte handshake when it has arrived; false while waiting or after closing. */
+  private readHandshake(): boolean {
+    const prefix = this.framer.buffered >= 20 ? 20 : this.framer.buffered;
+    const head = new Uint8Array(prefix);
+    for (let i = 0; i < prefix; i++) head[i] = this.framer.peekByte(i) as number;
+    checkHandshakePrefix(head);
+    const bytes = this.framer.readExact(HANDSHAKE_LENGTH);
+    if (bytes === undefined) return false;
+    const h = decodeHandshake(bytes);
+    this.lastReceived = this.clock.now();
+    if (this.infohashValue === undefined) {
+      if (this.hooks.acceptInfohash?.(h.infohash) !== true) {
+        this.close('unknown_infohash', `we do not serve ${toHex(h.infohash)}`);
+        return false;
+      }
+      this.infohashValue = h.infohash;
+    } else if (!bytesEqual(h.infohash, this.infohashValue)) {
+      this.close('infohash_mismatch', `peer sent ${toHex(h.infohash)}`);
+      return false;
+    }
+    if (bytesEqual(h.peerId, this.opts.peerId)) {
+      this.close('self_connection', 'connected to ourselves');
+      return false;
+    }
+    this.remote = h;
+    this.handshakeDone = true;
+    this.sendHandshake();
+    this.emit('handshake', h);
+    if (!this.closed) this.sendExtendedHandshake();
+    return !this.closed;
+  }
+
+  private handle(msg: Message): void {
+    if (msg.type !== 'keep-alive' && msg.type !== 'extended' && msg.type !== 'bitfield') this.sawMessage = true;
+    switch (msg.type) {
+      case 'keep-alive':
+        return;
+      case 'choke': {
+        if (this.peerChoking) return;
+        this.peerChoking = true;
+        // BEP 3: a choke discards every request we had out.
+        const dropped = this.pipeline.clear();
+        this.emit('choke', dropped);
+        return;
+      }
+      case 'unchoke':
+        if (!this.peerChoking) return;
+        this.peerChoking = false;
+        this.waitingSince = this.clock.now();
+        this.emit('unchoke');
+        this.emitSlots();
+        return;
+      case 'interested':
+        this.peerInterested = true;
+        this.emit('interested');
+        return;
+      case 'not-interested':
+        this.peerInterested = false;
+        this.emit('not-interested');
+        return;
+      case 'have':
+        if (this.pieceCount === undefined) {
+          if (this.pendingHaves.size < MAX_PENDING_HAVES) this.pendingHaves.add(msg.index);
+          return;
+        }
+        this.peerBitfield ??= new Bitfield(this.pieceCount);
+        if (this.peerBitfield.set(msg.index)) this.emit('have', msg.index);
+        return;
+      case 'bitfield':
+        // BEP 3: only ever the first message (we let an extended handshake go first, as some clients do).
+        if (this.sawBitfield || this.sawMessage || this.peerBitfield !== undefined) {
+          throw new DecodeError('wire_late_bitfield', 'bitfield after other messages');
+        }
+        this.sawBitfield = true;
+        if (this.pieceCount === undefined) this.pendingBits = msg.bits.slice();
+        else {
+          this.peerBitfield = Bitfield.fromBytes(msg.bits, this.pieceCount);
+          this.emit('bitfield', this.peerBitfield);
+        }
+        return;
+      case 'request':
+        return this.onRequest(msg);
+      case 'piece':
+        return this.onPiece(msg.index, msg.begin, msg.block);
+      case 'cancel':
+        this.incoming.remove(msg);
+        if (this.servingRef !== undefined && this.servingRef.index === msg.index && this.servingRef.begin === msg.begin) this.servingCancelled = true;
+        return;
+      case 'port':
+        this.emit('port', msg.port);
+        return;
+      case 'extended':
+        return this.onExtended(msg.id, msg.payload);
+      case 'unknown':
+        this.counters.ignoredMessages++;
+        return;
+    }
+  }
+
+  private onRequest(ref: BlockRef): void {
+    if (this.amChoking) {
+      // BEP 3 race: the peer may not have seen our choke yet. Dropped, not a violation.
+      this.counters.requestsWhileChoked++;
+      return;
+    }
+    if (this.hooks.readBlock === undefined || this.hooks.validateRequest?.(ref) === false) {
+      this.counters.requestsRefused++;
+      return;
+    }
+    const r = this.incoming.add(ref);
+    if (r === 'full') this.counters.requestsDroppedFull++;
+    if (r !== 'added') return;
+    this.emit('request', { index: ref.index, begin: ref.begin, length: ref.length });
+    void this.pump();
+  }
+
+  private onPiece(index: number, begin: number, block: Uint8Array): void {
+    const now = this.clock.now();
+    let late = false;
+    const out = this.pipeline.remove(index, begin);
+    if (out === undefined) {
+      const k = `${index}:${begin}:${block.length}`;
+      if (!this.timedOut.delete(k)) {
+        // Not requested, or cancelled and already in flight (a BEP 3 race): dropped, not a violation.
+        this.counters.unsolicitedBlocks++;
+        return;
+      }
+      late = true;
+      this.counters.lateBlocks++;
+    } else if (out.length !== block.length) {
+      throw new DecodeError('wire_block_mismatch', `block of ${block.length} bytes for a request of ${out.length}`);
+    }
+    this.down.add(block.length, now);
+    this.waitingSince = now;
+    this.snubbed = false;
+    this.emit('piece', { index, begin, block, late });
+    this.emitSlots();
+  }
+
+  private onExtended(id: number, payload: Uint8Array): void {
+    if (id === EXTENDED_HANDSHAKE_ID) {
+      const h = decodeExtendedHandshake(payload);
+      this.extensions.update(h);
+      this.peerExtended = h;
+      this.emit('extended-handshake', h);
+      this.emitSlots();
+      return;
+    }
+    const name = this.extensions.nameForIncoming(id);
+    if (name === undefined) {
+      this.counters.ignoredMessages++;
+      return;
+    }
+    if (name === 'ut_metadata') this.emit('metadata', decodeMetadataMessage(payload));
+    else this.emit('extended', name, payload);
+  }
+
+  private emitSlots(): void {
+    const free = this.freeSlots;
+    if (free > 0) this.emit('slots', free);
+  }
+
+  // ---- serving ----
+
+  /** Serves queued requests one at a time while unchoked and while the stream is not backed up. */
+  private async pump(): Promise<void> {
+    const read = this.hooks.readBlock;
+    if (this.serving || read === undefined) return;
+    this.serving = true;
+    try {
+      while (!this.closed && !this.amChoking && !this.stream.writableNeedDrain) {
+        const ref = this.incoming.shift();
+        if (ref === undefined) break;
+        this.servingRef = ref;
+        this.servingCancelled = false;
+        const data = await read(ref);
+        if (this.closed || this.servingCancelled || this.amChoking) continue;
+        if (data === undefined || data.length !== ref.length) {
+          this.counters.requestsRefused++;
+          continue;
+        }
+        this.lastSent = this.clock.now();
+        this.stream.cork();
+        this.stream.write(encodePieceHeader(ref.index, ref.begin, data.length));
+        this.stream.write(data);
+        this.stream.uncork();
+        this.up.add(data.length, this.clock.now());
+      }
+    } catch (err) {
+      this.log.warn('serving a block failed', { error: errorMessage(err) });
+      this.close('internal_error', `readBlock failed: ${errorMessage(err)}`);
+    } finally {
+      this.serving = false;
+      this.servingRef = undefined;
+    }
+  }
+
+  // ---- timers ----
+
+  private tick(): void {
+    this.tickHandle = undefined;
+    if (this.closed) return;
+    const now = this.clock.now();
+    if (!this.handshakeDone && now - this.startedAt >= this.opts.handshakeTimeoutMs) {
+      this.close('handshake_timeout', 'no handshake in time');
+      return;
+    }
+    if (now - this.lastReceived >= this.opts.idleTimeoutMs) {
+      this.close('idle_timeout', `nothing received for ${now - this.lastReceived} ms`);
+      return;
+    }
+    if (this.handshakeDone && now - this.lastSent >= this.opts.keepAliveIntervalMs) {
+      this.counters.keepAlivesSent++;
+      this.sendMessage({ type: 'keep-alive' });
+    }
+    // Snub before expiring requests: with equal timeouts, the expiry would otherwise hide the snub.
+    if (!this.snubbed && !this.peerChoking && this.pipeline.size > 0 && now - this.waitingSince >= this.opts.snubTimeoutMs) {
+      this.snubbed = true;
+      this.emit('snubbed');
+    }
+    const expired = this.pipeline.expire(now);
+    for (const o of expired) {
+      this.counters.requestTimeouts++;
+      if (this.timedOut.size >= MAX_TIMED_OUT_REMEMBERED) {
+        const oldest = this.timedOut.values().next();
+        if (oldest.done !== true) this.timedOut.delete(oldest.value);
+      }
+      this.timedOut.add(`${o.index}:${o.begin}:${o.length}`);
+      this.emit('request-timeout', { index: o.index, begin: o.begin, length: o.length });
+    }
+    if (expired.length > 0) this.emitSlots();
+    if (!this.closed) this.tickHandle = this.schedule(() => this.tick(), TICK_MS);
+  }
+}
