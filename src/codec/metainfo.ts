@@ -43,6 +43,11 @@ export interface TorrentFile {
   length: number;
   /** Byte offset of this file in the torrent's concatenated content. */
   offset: number;
+  /**
+   * BEP 47 padding file (`attr` contains `p`): all zeros, aligning the next file to a piece boundary (as
+   * hybrid v1/v2 torrents do). Storage never creates it on disk.
+   */
+  padding?: boolean;
 }
 
 /** What an info dictionary says: enough to store and verify the content. */
@@ -193,12 +198,17 @@ function parseInfoValue(info: BValue | undefined, infoBytes: Uint8Array, infoHas
         parts.push(text(part));
       }
       const path = [name, ...sanitize(parts, platform, `files[${i}].path`)];
+      const attr = entry.attr;
+      const padding = isBytes(attr) && attr.includes(0x70); // 'p'
       const key = path.join('/');
       // Two entries for one file, or a file used as a folder by another, would make pieces overwrite each
       // other on disk; refuse rather than guess. (Case-only differences are left to the file system.)
-      if (seen.has(key)) fail('metainfo_duplicate_path', `files[${i}] repeats the path ${JSON.stringify(key)}`);
-      seen.add(key);
-      files.push({ path, length, offset: totalLength });
+      // Padding files never touch the disk and may share a name (libtorrent's `.pad/<size>`).
+      if (!padding) {
+        if (seen.has(key)) fail('metainfo_duplicate_path', `files[${i}] repeats the path ${JSON.stringify(key)}`);
+        seen.add(key);
+      }
+      files.push(padding ? { path, length, offset: totalLength, padding } : { path, length, offset: totalLength });
       totalLength += length;
       if (totalLength > MAX_TOTAL_LENGTH) fail('metainfo_too_large', `content exceeds ${MAX_TOTAL_LENGTH} bytes`);
     }

@@ -50,6 +50,8 @@ export class FileStorage implements PieceStorage {
   readonly pieceCount: number;
   private readonly layout: StorageLayout;
   private readonly paths: string[];
+  /** BEP 47 padding files: zeros that are never stored. */
+  private readonly padding: boolean[];
   private readonly handles: FileHandleCache;
   private readonly completion: Completion;
   private readonly counters: StorageStats = emptyStats();
@@ -65,6 +67,7 @@ export class FileStorage implements PieceStorage {
     this.readOnly = options.readOnly ?? false;
     this.handles = new FileHandleCache(options.maxOpenFiles ?? DEFAULT_MAX_OPEN_FILES);
     this.completion = new Completion(this.pieceCount);
+    this.padding = options.layout.files.map((f) => f.padding === true);
     try {
       // Paths from a parsed torrent are already sanitized; checking again costs little and keeps this class
       // safe for layouts from anywhere.
@@ -96,6 +99,8 @@ export class FileStorage implements PieceStorage {
       return;
     }
     for (const span of spansForBlock(this.layout, piece, offset, data.length)) {
+      // Padding bytes are zeros by definition (BEP 47); reads supply them, so what a peer sent is dropped.
+      if (this.padding[span.file]) continue;
       const path = this.paths[span.file] as string;
       try {
         await this.handles.use(path, 'write', async (fh) => {
@@ -144,7 +149,9 @@ export class FileStorage implements PieceStorage {
    */
   async checkExisting(options: CheckOptions = {}): Promise<Set<number>> {
     this.assertOpen();
-    const sizes = await Promise.all(this.paths.map((p, i) => this.existingSize(p, this.layout.files[i]?.length ?? 0)));
+    const sizes = await Promise.all(
+      this.paths.map((p, i) => (this.padding[i] ? Infinity : this.existingSize(p, this.layout.files[i]?.length ?? 0))),
+    );
     const verified = new Set<number>();
     const scratch = Buffer.allocUnsafe(Math.min(this.layout.pieceLength, HASH_CHUNK));
     for (let piece = 0; piece < this.pieceCount; piece++) {
@@ -196,6 +203,10 @@ export class FileStorage implements PieceStorage {
 
   /** Reads one span into `out`; false if the file is missing or ends early. */
   private async readSpan(span: FileSpan, out: Uint8Array): Promise<boolean> {
+    if (this.padding[span.file]) {
+      out.fill(0, span.bufferOffset, span.bufferOffset + span.length);
+      return true;
+    }
     const path = this.paths[span.file] as string;
     try {
       return await this.handles.use(path, 'read', (fh) => readFully(fh, out, span.bufferOffset, span.length, span.fileOffset));
@@ -227,6 +238,7 @@ export class FileStorage implements PieceStorage {
     // Zero-length files have no bytes to write; they come into being with the piece they sit in.
     if (!this.readOnly) {
       for (const i of emptyFilesInPiece(this.layout, piece)) {
+        if (this.padding[i]) continue;
         const path = this.paths[i] as string;
         try {
           await this.handles.use(path, 'write', async () => undefined);

@@ -220,6 +220,24 @@ describe('hostile metainfo', () => {
     expect(files(['x', 'y'], ['x', 'z'])).toBeUndefined();
   });
 
+  it('marks BEP 47 padding files, which may share a name', () => {
+    const fx = makeTorrent({ files: [{ path: ['a'], length: 40000 }] });
+    const info = {
+      ...fx.info,
+      length: undefined,
+      files: [
+        { length: 10000, path: ['a'] },
+        { attr: 'p', length: 6384, path: ['.pad', '6384'] },
+        { length: 10000, path: ['b'] },
+        { attr: 'p', length: 6384, path: ['.pad', '6384'] },
+        { length: 7232, path: ['c'], attr: 'x' },
+      ],
+    };
+    const m = parseMetainfo(encode({ info }));
+    expect(m.files.map((f) => f.padding === true)).toEqual([false, true, false, true, false]);
+    expect(m.totalLength).toBe(40000);
+  });
+
   it('refuses v2-only torrents and oversized input', () => {
     expect(withInfo({ pieces: undefined, 'meta version': 2, 'file tree': {} })).toBe('metainfo_v2_only');
     expect(codeOf(() => parseMetainfo(new Uint8Array(33 * 1024 * 1024)))).toBe('metainfo_too_large');

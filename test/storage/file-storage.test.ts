@@ -4,8 +4,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FileStorage } from '../../src/storage/file-storage.js';
 import { mapFsError, StorageError, type StorageLayout } from '../../src/storage/piece-storage.js';
 import { shuffle, SeededRandom } from '../../src/util/random.js';
-import { bytesEqual, toHex } from '../../src/util/bytes.js';
-import { makeTorrent, tempDir, type TorrentFixture } from '../support/torrent-fixture.js';
+import { bytesEqual, concatBytes, toHex } from '../../src/util/bytes.js';
+import { encode } from '../../src/codec/bencode.js';
+import { parseMetainfo } from '../../src/codec/metainfo.js';
+import { hashPieces, makeTorrent, tempDir, type TorrentFixture } from '../support/torrent-fixture.js';
 
 const BLOCK = 16384;
 const PIECE = 32768;
@@ -221,6 +223,44 @@ describe('FileStorage', () => {
     expect(await codeOf(s.checkExisting())).toBe('storage_not_a_file');
     expect(await codeOf(s.writeBlock(0, 0, new Uint8Array(1)))).toBe('storage_not_a_file');
     await s.close();
+  });
+});
+
+describe('FileStorage with BEP 47 padding files', () => {
+  it('reads padding as zeros, never writes it, and verifies pieces around it', async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      const a = new SeededRandom(8).bytes(20000);
+      const b = new SeededRandom(9).bytes(5000);
+      const pad = PIECE - 20000;
+      const content = concatBytes([a, new Uint8Array(pad), b]);
+      const info = {
+        name: 'hy',
+        'piece length': PIECE,
+        pieces: hashPieces(content, PIECE),
+        files: [
+          { length: 20000, path: ['a'] },
+          { attr: 'p', length: pad, path: ['.pad', String(pad)] },
+          { length: 5000, path: ['b'] },
+        ],
+      };
+      const m = parseMetainfo(encode({ info }));
+      expect(m.files.map((f) => f.padding === true)).toEqual([false, true, false]);
+      const s = new FileStorage({}, { root: dir, layout: m });
+      // A peer's padding bytes are dropped: even garbage there leaves the piece verifiable.
+      await s.writeBlock(0, 0, concatBytes([a, new Uint8Array(pad).fill(0xee)]));
+      await s.writeBlock(1, 0, b);
+      expect(await s.verifyPiece(0)).toBe(true);
+      expect(await s.verifyPiece(1)).toBe(true);
+      expect(bytesEqual(await s.readBlock(0, 19990, 20), content.subarray(19990, 20010))).toBe(true);
+      await s.close();
+      await expect(access(join(dir, 'hy', '.pad'))).rejects.toThrow();
+      const again = new FileStorage({}, { root: dir, layout: m, readOnly: true });
+      expect([...(await again.checkExisting())]).toEqual([0, 1]);
+      await again.close();
+    } finally {
+      await cleanup();
+    }
   });
 });
 
