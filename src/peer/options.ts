@@ -19,8 +19,6 @@ export const SNUB_TIMEOUT_MS = 60_000;
 export const TICK_MS = 1000;
 /** Late blocks for timed-out requests we still accept; bounded by the most requests we ever have out. */
 export const MAX_TIMED_OUT_REMEMBERED = MAX_PIPELINE_DEPTH;
-/** Haves received before metadata (piece count unknown) that we remember; later ones are ignored. */
-export const MAX_PENDING_HAVES = 16_384;
 
 export interface PeerConnectionOptions {
   /** 'initiator' sends the handshake first; 'receiver' learns the infohash from the peer. */
