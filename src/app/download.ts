@@ -1,0 +1,259 @@
+/**
+ * Composition root for `download` (and the swarm runner `seed` shares): builds the system clock, random,
+ * TCP listener and dialer, file storage and the torrent session; feeds it peers; reports progress and
+ * stats once a second; and settles with an outcome the CLI maps to an exit code.
+ *
+ * Extension point: anything that finds peers (the DHT, a tracker) calls `handle.addPeer(endpoint)` on the
+ * running swarm (see SwarmHandle), exactly as --peer addresses are fed in.
+ */
+import { readFile } from 'node:fs/promises';
+import { formatMagnet } from '../codec/magnet.js';
+import { MAX_TORRENT_BYTES, parseMetainfo, type InfoDictionary, type Metainfo } from '../codec/metainfo.js';
+import { dialTcp, listenTcp, type TcpListener } from '../net/tcp.js';
+import { FileStorage } from '../storage/file-storage.js';
+import type { PieceStorage } from '../storage/piece-storage.js';
+import type { PeerEndpoint } from '../swarm/peer-queue.js';
+import { TorrentSession, type SessionProgress, type SessionStats } from '../swarm/torrent-session.js';
+import { toHex } from '../util/bytes.js';
+import { sleep, SystemClock, type Clock } from '../util/clock.js';
+import { DecodeError, DhtNodeError, errorCode, errorMessage } from '../util/errors.js';
+import type { Logger } from '../util/log.js';
+import { SystemRandom } from '../util/random.js';
+
+/** CLI.md: progress and stats "about once a second". */
+export const REPORT_INTERVAL_MS = 1000;
+
+/**
+ * A failure with the exit class the CLI maps: `usage` (exit 2: bad input), `gave-up` (exit 3: --timeout),
+ * `runtime` (exit 1).
+ */
+export class SwarmAppError extends DhtNodeError {
+  constructor(code: string, message: string, readonly kind: 'usage' | 'gave-up' | 'runtime', options?: { cause?: unknown }) {
+    super(code, message, options);
+  }
+}
+
+/** Receives the events of CLI.md (`ready`, `metadata`, `progress`, `complete`, `stats`) as they happen. */
+export type EventSink = (event: string, fields: Record<string, unknown>) => void;
+
+export interface SwarmParams {
+  /** Where the torrent's files live. */
+  out: string;
+  peers: readonly PeerEndpoint[];
+  /** TCP port, 0 = any free one. */
+  port: number;
+  bind?: string | undefined;
+  uploadLimit: number;
+  downloadLimit: number;
+  log: Logger;
+  onEvent: EventSink;
+  /** Aborted on SIGINT/SIGTERM: a last `stats` with final:true is emitted, then the run ends. */
+  signal: AbortSignal;
+}
+
+export interface DownloadParams extends SwarmParams {
+  /** Path of the .torrent file. */
+  torrent: string;
+  seedAfter: boolean;
+  timeoutMs?: number | undefined;
+}
+
+/** How a run ended: `complete` (exit 0), or a SwarmAppError thrown. */
+export interface RunOutcome {
+  complete: boolean;
+  stats: SessionStats;
+}
+
+/** A running swarm, for extensions that find peers (DHT, trackers). */
+export interface SwarmHandle {
+  readonly session: TorrentSession;
+  readonly tcpPort: number;
+  addPeer(endpoint: PeerEndpoint): boolean;
+}
+
+/** Reads and parses a .torrent; a missing or malformed file is a usage error (exit 2). */
+export async function loadTorrent(path: string): Promise<Metainfo> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(path);
+  } catch (err) {
+    throw new SwarmAppError('torrent_unreadable', `cannot read ${path}: ${errorMessage(err)}`, 'usage', { cause: err });
+  }
+  if (bytes.length > MAX_TORRENT_BYTES) throw new SwarmAppError('torrent_too_large', `${path} is not a torrent (too large)`, 'usage');
+  try {
+    return parseMetainfo(bytes);
+  } catch (err) {
+    if (err instanceof DecodeError) throw new SwarmAppError(err.code, `${path}: ${err.message}`, 'usage', { cause: err });
+    throw err;
+  }
+}
+
+/** Everything a swarm run holds, opened in order and closed in reverse. */
+export class SwarmRun implements SwarmHandle {
+  readonly clock: Clock = new SystemClock();
+  readonly session: TorrentSession;
+  readonly startedAt: number;
+  private listener: TcpListener | undefined;
+  private fatal: Error | undefined;
+  /** Aborts the current one-second wait, so the loop re-checks its condition at once. */
+  private waker = new AbortController();
+
+  private constructor(
+    readonly info: InfoDictionary,
+    readonly storage: PieceStorage,
+    private readonly params: SwarmParams,
+    listenPort: number | undefined,
+    options: { leech: boolean },
+  ) {
+    this.startedAt = this.clock.now();
+    this.session = new TorrentSession(
+      {
+        clock: this.clock, random: new SystemRandom(), log: params.log, storage,
+        dial: (endpoint, signal) => dialTcp({ clock: this.clock }, { ...endpoint, localAddress: params.bind, signal }),
+      },
+      { info, listenPort, uploadLimit: params.uploadLimit, downloadLimit: params.downloadLimit, leech: options.leech },
+    );
+    this.session.on('error', (err) => {
+      this.fatal = err;
+      this.wake();
+    });
+  }
+
+  /** Opens the listener, then the session (which runs the resume check). */
+  static async open(info: InfoDictionary, storage: PieceStorage, params: SwarmParams, options: { leech: boolean }): Promise<SwarmRun> {
+    let listener: TcpListener;
+    let run: SwarmRun | undefined;
+    try {
+      listener = await listenTcp({ host: params.bind, port: params.port }, (stream, remote) => {
+        if (run === undefined) stream.destroy();
+        else run.session.acceptInbound(stream, remote);
+      });
+    } catch (err) {
+      throw new SwarmAppError(errorCode(err) ?? 'tcp_listen', errorMessage(err), 'runtime', { cause: err });
+    }
+    run = new SwarmRun(info, storage, params, listener.port, options);
+    run.listener = listener;
+    try {
+      await run.session.start();
+    } catch (err) {
+      await run.close();
+      throw new SwarmAppError(errorCode(err) ?? 'storage_io', `checking existing data failed: ${errorMessage(err)}`, 'runtime', { cause: err });
+    }
+    return run;
+  }
+
+  get tcpPort(): number {
+    return this.listener?.port ?? 0;
+  }
+
+  get infohash(): string {
+    return toHex(this.info.infoHash);
+  }
+
+  get magnet(): string {
+    return formatMagnet(this.info.infoHash, { name: this.info.name });
+  }
+
+  addPeer(endpoint: PeerEndpoint): boolean {
+    return this.session.addPeer(endpoint);
+  }
+
+  /** Makes the loop check its stop condition now rather than at the next report. */
+  wake(): void {
+    this.waker.abort();
+  }
+
+  /** Milliseconds since the run began. */
+  elapsed(): number {
+    return Math.round(this.clock.now() - this.startedAt);
+  }
+
+  progress(): SessionProgress {
+    return this.session.progress();
+  }
+
+  /**
+   * Reports once a second until `until()` says stop, the signal aborts, or the session fails. Returns why it
+   * stopped. `onTick` runs after each report.
+   */
+  async loop(until: () => boolean, onTick?: () => void): Promise<'done' | 'signal' | 'failed'> {
+    for (;;) {
+      if (this.fatal !== undefined) return 'failed';
+      if (this.params.signal.aborted) return 'signal';
+      if (until()) return 'done';
+      const wait = AbortSignal.any([this.params.signal, this.waker.signal]);
+      try {
+        await sleep(this.clock, REPORT_INTERVAL_MS, wait);
+      } catch {
+        if (this.params.signal.aborted) return 'signal';
+        this.waker = new AbortController();
+        continue;
+      }
+      this.report();
+      onTick?.();
+    }
+  }
+
+  /** Emits `progress` and `stats` (CLI.md). */
+  report(final = false): void {
+    const p = this.session.progress();
+    const s = this.session.stats();
+    if (!final) {
+      this.params.onEvent('progress', { have: p.have, pieces: p.pieces, down: Math.round(p.down), up: Math.round(p.up), peers: p.peers, bytes: p.bytesHave, total: p.bytesTotal });
+    }
+    this.params.onEvent('stats', final ? { uploaded: s.uploaded, downloaded: s.downloaded, final: true, peers: s.peers, hashFailures: s.hashFailures, bans: s.bans } : { uploaded: s.uploaded, downloaded: s.downloaded });
+  }
+
+  /** The session's fatal error, mapped for the CLI. */
+  failure(): SwarmAppError {
+    const err = this.fatal ?? new Error('unknown failure');
+    return new SwarmAppError(errorCode(err) ?? 'runtime', errorMessage(err), 'runtime', { cause: err });
+  }
+
+  async close(): Promise<void> {
+    await this.session.close();
+    await this.listener?.close();
+    await this.storage.close().catch(() => undefined);
+  }
+}
+
+/** `download <file.torrent>`: fetch, verify, optionally keep seeding. Resolves when done; throws SwarmAppError. */
+export async function runDownload(params: DownloadParams): Promise<RunOutcome> {
+  const metainfo = await loadTorrent(params.torrent);
+  params.onEvent('metadata', { infohash: toHex(metainfo.infoHash), name: metainfo.name, bytes: metainfo.totalLength, pieces: metainfo.pieceCount, ms: 0 });
+  let storage: FileStorage;
+  try {
+    storage = new FileStorage({ log: params.log }, { root: params.out, layout: metainfo });
+  } catch (err) {
+    throw new SwarmAppError(errorCode(err) ?? 'storage_path_escape', errorMessage(err), 'usage', { cause: err });
+  }
+  const run = await SwarmRun.open(metainfo, storage, params, { leech: true });
+  try {
+    params.onEvent('ready', { tcpPort: run.tcpPort, infohash: run.infohash, magnet: run.magnet, have: run.progress().have, pieces: metainfo.pieceCount });
+    let completeAt: number | undefined;
+    const onComplete = (): void => {
+      if (completeAt !== undefined) return;
+      completeAt = run.elapsed();
+      params.onEvent('complete', { ms: completeAt, bytes: metainfo.totalLength, infohash: run.infohash });
+      run.wake();
+    };
+    run.session.on('complete', onComplete);
+    if (run.session.isComplete()) onComplete();
+    for (const p of params.peers) run.addPeer(p);
+    const deadline = params.timeoutMs === undefined ? Infinity : params.timeoutMs;
+    let timedOut = false;
+    const why = await run.loop(() => {
+      if (completeAt !== undefined && !params.seedAfter) return true;
+      if (completeAt === undefined && run.elapsed() >= deadline) timedOut = true;
+      return timedOut;
+    });
+    run.report(true);
+    if (why === 'failed') throw run.failure();
+    const complete = run.session.isComplete();
+    if (timedOut) throw new SwarmAppError('timeout', `gave up after ${Math.round(deadline / 1000)} s with ${run.progress().have} of ${metainfo.pieceCount} pieces`, 'gave-up');
+    if (!complete) throw new SwarmAppError('interrupted', `stopped with ${run.progress().have} of ${metainfo.pieceCount} pieces verified`, 'runtime');
+    return { complete, stats: run.session.stats() };
+  } finally {
+    await run.close();
+  }
+}

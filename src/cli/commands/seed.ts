@@ -1,0 +1,140 @@
+/**
+ * `dht-node seed <path|file.torrent>`: serve a torrent until SIGINT/SIGTERM (CLI.md). A file or folder is
+ * made into a torrent in memory and served from where it lies; a .torrent is served from --out. Also
+ * holds the option group and output plumbing `download` shares.
+ */
+import { resolve } from 'node:path';
+import type { Argv, CommandModule } from 'yargs';
+import { SwarmAppError, type EventSink } from '../../app/download.js';
+import { runSeed } from '../../app/seed.js';
+import { keepProcessAlive } from '../../util/clock.js';
+import { errorCode, errorMessage } from '../../util/errors.js';
+import { stderrLogger } from '../../util/log.js';
+import { parseHostPortList, parsePort, parseRate, type HostPort } from '../args.js';
+import { withDhtOptions, type DhtArgs } from '../dht-options.js';
+import { CliError, EXIT } from '../exit-codes.js';
+import { Output } from '../output.js';
+import { ProgressLine } from '../progress.js';
+import { onShutdown } from '../shutdown.js';
+import { parsePieceLength } from './create.js';
+
+/** Flags shared by seed and download (CLI.md). */
+export interface SwarmArgs extends DhtArgs {
+  port?: number;
+  peer?: string[];
+  out?: string;
+  'upload-limit'?: string;
+  'download-limit'?: string;
+  dht?: boolean;
+}
+
+export function withSwarmOptions<T>(y: Argv<T>): Argv<T & SwarmArgs> {
+  return y
+    .option('port', { type: 'number', default: 0, describe: 'TCP peer port; 0 picks a free one' })
+    .option('peer', { type: 'string', array: true, describe: 'connect to this peer, host:port (repeatable or comma-separated)' })
+    .option('out', { type: 'string', describe: "the folder the torrent's files live in (default the current folder)" })
+    .option('upload-limit', { type: 'string', default: '0', describe: 'bytes/s over all peers, with k/M/G suffixes; 0 = no limit' })
+    .option('download-limit', { type: 'string', default: '0', describe: 'bytes/s over all peers, with k/M/G suffixes; 0 = no limit' })
+    .option('dht', { type: 'boolean', default: true, describe: 'use the DHT (--no-dht to turn it off)' }) as unknown as Argv<T & SwarmArgs>;
+}
+
+export interface ResolvedSwarmArgs {
+  out: Output;
+  dir: string;
+  peers: HostPort[];
+  port: number;
+  bind: string | undefined;
+  uploadLimit: number;
+  downloadLimit: number;
+}
+
+export function resolveSwarmArgs(args: SwarmArgs): ResolvedSwarmArgs {
+  const out = new Output(args.json === true);
+  const resolved = {
+    out,
+    dir: resolve(args.out ?? '.'),
+    peers: parseHostPortList(args.peer, '--peer'),
+    port: parsePort(args.port ?? 0, '--port'),
+    bind: args.bind,
+    uploadLimit: parseRate(args['upload-limit'] ?? '0', '--upload-limit'),
+    downloadLimit: parseRate(args['download-limit'] ?? '0', '--download-limit'),
+  };
+  if (args.dht !== false) out.warn('the DHT is not connected to seed/download yet; using --peer addresses only (pass --no-dht to silence this)');
+  return resolved;
+}
+
+/** Maps app failures to CLI errors and exit codes (CLI.md: 2 bad input, 3 gave up, 1 run time). */
+export function mapFailure(err: unknown): unknown {
+  if (err instanceof SwarmAppError) {
+    const exit = err.kind === 'usage' ? EXIT.usage : err.kind === 'gave-up' ? EXIT.gaveUp : EXIT.failure;
+    return new CliError(err.code, err.message, exit);
+  }
+  if (err instanceof CliError) return err;
+  return new CliError(errorCode(err) ?? 'internal', errorMessage(err), EXIT.failure);
+}
+
+/** JSON events as they come; for humans, a few lines and a progress line redrawn on a terminal. */
+export function makeSink(out: Output): { onEvent: EventSink; end: () => void } {
+  const line = !out.json && process.stdout.isTTY === true ? new ProgressLine(process.stdout) : undefined;
+  const onEvent: EventSink = (event, f) => {
+    if (out.json) return out.event(event, f);
+    switch (event) {
+      case 'ready':
+        line?.end();
+        return out.info(`${typeof f.magnet === 'string' ? f.magnet + '\n' : ''}listening on TCP port ${String(f.tcpPort)}; ${String(f.have)}/${String(f.pieces)} pieces verified`);
+      case 'metadata':
+        return out.info(`${String(f.name)}: ${String(f.bytes)} bytes in ${String(f.pieces)} pieces, infohash ${String(f.infohash)}`);
+      case 'complete':
+        line?.end();
+        return out.info(`complete: ${String(f.bytes)} bytes verified in ${(Number(f.ms) / 1000).toFixed(1)} s`);
+      case 'progress':
+        return line?.update({
+          have: Number(f.have), pieces: Number(f.pieces), bytesHave: Number(f.bytes), bytesTotal: Number(f.total), down: Number(f.down), up: Number(f.up), peers: Number(f.peers),
+        });
+      case 'stats':
+        if (f.final === true) {
+          line?.end();
+          out.info(`uploaded ${String(f.uploaded)} bytes, downloaded ${String(f.downloaded)} bytes`);
+        }
+        return;
+      default:
+        return;
+    }
+  };
+  return { onEvent, end: () => line?.end() };
+}
+
+interface SeedArgs extends SwarmArgs {
+  path: string;
+  'piece-length'?: string;
+}
+
+export const seedCommand: CommandModule<object, SeedArgs> = {
+  command: 'seed <path>',
+  describe: 'serve a file, folder or .torrent to peers until stopped',
+  builder: (y: Argv) =>
+    withSwarmOptions(withDhtOptions(y))
+      .positional('path', { type: 'string', demandOption: true, describe: 'file or folder to share, or a .torrent whose data is under --out' })
+      .option('piece-length', { type: 'string', describe: 'piece size for a torrent made from <path> (default: from the size)' }) as unknown as Argv<SeedArgs>,
+  handler: async (args) => {
+    const common = resolveSwarmArgs(args);
+    const pieceLength = args['piece-length'] === undefined ? undefined : parsePieceLength(args['piece-length']);
+    const sink = makeSink(common.out);
+    const controller = new AbortController();
+    const stopSignals = onShutdown(() => controller.abort());
+    const release = keepProcessAlive();
+    try {
+      await runSeed({
+        path: args.path, pieceLength, out: common.dir, peers: common.peers, port: common.port, bind: common.bind,
+        uploadLimit: common.uploadLimit, downloadLimit: common.downloadLimit,
+        log: stderrLogger('warn'), onEvent: sink.onEvent, signal: controller.signal,
+      });
+    } catch (err) {
+      throw mapFailure(err);
+    } finally {
+      sink.end();
+      release();
+      stopSignals();
+    }
+  },
+};
