@@ -7,12 +7,16 @@ import { CliError, EXIT } from './exit-codes.js';
 import { createCommand } from './commands/create.js';
 import { lookupCommand } from './commands/lookup.js';
 import { runCommand } from './commands/run.js';
+import { seedCommand } from './commands/seed.js';
+import { downloadCommand } from './commands/download.js';
 
 // Commands: one import and one entry each.
 const COMMANDS: CommandModule[] = [
   lookupCommand as unknown as CommandModule,
   runCommand as unknown as CommandModule,
-  createCommand as unknown as CommandModule];
+  createCommand as unknown as CommandModule,
+  seedCommand as unknown as CommandModule,
+  downloadCommand as unknown as CommandModule];
 
 /** Runs the CLI with `argv` (without node and script); resolves when the command's handler settles. */
 export async function main(argv: string[]): Promise<void> {
