@@ -1,4 +1,4 @@
-import { mkdir, readFile, stat, truncate, writeFile, access } from 'node:fs/promises';
+import { access, mkdir, readFile, stat, symlink, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FileStorage } from '../../src/storage/file-storage.js';
@@ -213,6 +213,17 @@ describe('FileStorage', () => {
     expect(bytesEqual(await s.readBlock(1, 0, 100), fx.content.subarray(PIECE, PIECE + 100))).toBe(true);
     expect(await codeOf(s.writeBlock(0, 0, new Uint8Array(1)))).toBe('storage_read_only');
     expect((await stat(join(dir, 'one.bin'))).size).toBe(50000);
+    await s.close();
+  });
+
+  it('reports a full disk with storage_disk_full and keeps the piece incomplete', async () => {
+    // /dev/full fails every write with ENOSPC: a real disk-full error without filling a disk.
+    const fx = makeTorrent({ files: [{ path: ['one.bin'], length: 50000 }], pieceLength: PIECE });
+    await symlink('/dev/full', join(dir, 'one.bin'));
+    const s = new FileStorage({}, { root: dir, layout: fx.metainfo });
+    expect(await codeOf(s.writeBlock(0, 0, fx.content.subarray(0, BLOCK)))).toBe('storage_disk_full');
+    expect(s.have(0)).toBe(false);
+    expect(s.stats().bytesWritten).toBe(0);
     await s.close();
   });
 
