@@ -338,7 +338,8 @@ export function encodeQuery(t: Uint8Array, id: Uint8Array, args: QueryArgs, ctx:
 /** What a handler answers with; encodeResponse fills in the compact forms. */
 export interface ResponseFields {
   id: Uint8Array;
-  nodes?: readonly CompactNodeInfo[];
+  /** Nodes as objects, or already in compact form (a bootstrap node's hot path). */
+  nodes?: readonly CompactNodeInfo[] | Uint8Array;
   nodes6?: readonly CompactNodeInfo[];
   values?: readonly PeerAddress[];
   token?: Uint8Array;
@@ -346,7 +347,7 @@ export interface ResponseFields {
 
 export function encodeResponse(t: Uint8Array, fields: ResponseFields, requester: PeerAddress, ctx: EncodeContext): Uint8Array {
   const r: Record<string, EncodableValue | undefined> = { id: fields.id };
-  if (fields.nodes !== undefined) r.nodes = encodeNodes(fields.nodes, 4);
+  if (fields.nodes !== undefined) r.nodes = fields.nodes instanceof Uint8Array ? fields.nodes : encodeNodes(fields.nodes, 4);
   if (fields.nodes6 !== undefined) r.nodes6 = encodeNodes(fields.nodes6, 6);
   if (fields.token !== undefined) r.token = fields.token;
   if (fields.values !== undefined && fields.values.length > 0) {

@@ -52,6 +52,9 @@ export type QueryReply =
 
 export type QueryHandler = (query: KrpcQuery, from: PeerAddress) => QueryReply;
 
+/** Sees responses that match no query in flight (stateless pings of a bootstrap node). */
+export type UnmatchedHandler = (response: KrpcResponse, from: PeerAddress) => void;
+
 export interface RpcStats {
   queriesSent: number;
   retries: number;
@@ -132,6 +135,7 @@ export class Rpc {
   private readonly waiting: Waiting[] = [];
   private nextTid: number;
   private handler: QueryHandler = () => undefined;
+  private unmatchedHandler: UnmatchedHandler | undefined;
   private closed = false;
 
   constructor(
@@ -158,6 +162,21 @@ export class Rpc {
   /** Sets the handler for incoming queries. */
   onQuery(handler: QueryHandler): void {
     this.handler = handler;
+  }
+
+  /** Sets the receiver of responses that match nothing in flight. */
+  onUnmatched(handler: UnmatchedHandler): void {
+    this.unmatchedHandler = handler;
+  }
+
+  /**
+   * Sends a query with a caller-chosen transaction id and keeps no state for it: its answer goes to the
+   * onUnmatched handler. A bootstrap node pings thousands of nodes this way with a keyed-hash id.
+   */
+  sendUntracked(to: PeerAddress, t: Uint8Array, ownId: Uint8Array, args: QueryArgs): void {
+    if (this.closed) return;
+    this.stats.queriesSent++;
+    this.deps.transport.send(encodeQuery(t, ownId, args, this.deps.encoding, this.opts.readOnly), to);
   }
 
   /**
@@ -274,6 +293,7 @@ export class Rpc {
         const p = tid < 0 ? undefined : this.pending.get(addressKey(tid, from));
         if (!p) {
           this.stats.unmatched++;
+          if (msg.kind === 'response') this.unmatchedHandler?.(msg, from);
           return;
         }
         if (msg.kind === 'response') {
