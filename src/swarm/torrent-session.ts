@@ -21,9 +21,10 @@ import type { Logger } from '../util/log.js';
 import { bytesEqual, compareBytes, toHex } from '../util/bytes.js';
 import { errorMessage } from '../util/errors.js';
 import { Availability } from './availability.js';
-import { BanList, type PeerIdentity } from './ban-list.js';
+import { BAN_STRIKES, BanList, type PeerIdentity } from './ban-list.js';
 import { Bitfield } from './bitfield.js';
 import { chokeRound, CHOKE_INTERVAL_MS, INITIAL_CHOKER_STATE, REGULAR_SLOTS, type ChokerState } from './choker.js';
+import { Dialer, DIAL_SPACING_MS, MAX_CONNECTING } from './dialer.js';
 import { PeerQueue, type PeerEndpoint } from './peer-queue.js';
 import { PiecePicker } from './picker.js';
 import { PieceBlame } from './piece-blame.js';
@@ -31,10 +32,6 @@ import { RateLimiter } from './rate-limiter.js';
 
 /** Connections per torrent (libtorrent's default connections_limit per torrent is in this range). */
 export const MAX_PEERS = 50;
-/** Dials in flight at once: enough to fill the peer list quickly, few enough not to look like a scan. */
-export const MAX_CONNECTING = 8;
-/** Spacing between dial starts, so a burst of addresses from the DHT becomes a steady trickle. */
-export const DIAL_SPACING_MS = 50;
 
 export type SessionInfo = Pick<InfoDictionary, 'infoHash' | 'infoBytes' | 'pieceLength' | 'pieceCount' | 'totalLength' | 'name'>;
 
@@ -62,6 +59,8 @@ export interface TorrentSessionOptions {
   chokeIntervalMs?: number;
   /** Sole-supplier hash failures before a ban (default BAN_STRIKES). */
   banStrikes?: number;
+  /** Download missing pieces (default true). A pure seeder of data it must not change passes false. */
+  leech?: boolean;
   /** Passed to every PeerConnection (timeouts, pipeline depth). */
   peerOptions?: Partial<Omit<PeerConnectionOptions, 'role' | 'peerId' | 'infohash' | 'pieceCount'>>;
 }
@@ -130,16 +129,13 @@ export class TorrentSession extends EventEmitter<SessionEvents> {
   private readonly schedule: (fn: () => void, ms: number) => TimerHandle;
   private chokerState: ChokerState = INITIAL_CHOKER_STATE;
   private chokeTimer: TimerHandle | undefined;
-  private dialTimer: TimerHandle | undefined;
-  private dialTimerAt = Infinity;
-  private lastDialAt = -Infinity;
-  private connecting = 0;
+  private readonly dialer: Dialer;
   private nextKey = 1;
   private bytesHave = 0;
   private started = false;
   private closed = false;
   private failed = false;
-  private readonly counters = { downloaded: 0, uploaded: 0, hashFailures: 0, dialFailures: 0, inboundRefused: 0, violations: 0 };
+  private readonly counters = { downloaded: 0, uploaded: 0, hashFailures: 0, inboundRefused: 0, violations: 0 };
 
   constructor(deps: TorrentSessionDeps, options: TorrentSessionOptions) {
     super();
@@ -153,7 +149,8 @@ export class TorrentSession extends EventEmitter<SessionEvents> {
       maxConnecting: options.maxConnecting ?? MAX_CONNECTING,
       dialSpacingMs: options.dialSpacingMs ?? DIAL_SPACING_MS,
       chokeIntervalMs: options.chokeIntervalMs ?? CHOKE_INTERVAL_MS,
-      banStrikes: options.banStrikes ?? 3,
+      banStrikes: options.banStrikes ?? BAN_STRIKES,
+      leech: options.leech ?? true,
       listenPort: options.listenPort,
       peerOptions: options.peerOptions,
     };
@@ -165,6 +162,15 @@ export class TorrentSession extends EventEmitter<SessionEvents> {
     this.bans = new BanList({ strikes: this.opts.banStrikes });
     this.upLimiter = new RateLimiter({ clock: deps.clock }, { bytesPerSecond: this.opts.uploadLimit });
     this.downLimiter = new RateLimiter({ clock: deps.clock }, { bytesPerSecond: this.opts.downloadLimit });
+    this.dialer = new Dialer(
+      {
+        clock: deps.clock, log: deps.log, queue: this.queue, dial: deps.dial,
+        hasRoom: (connecting) => this.started && !this.closed && this.peers.size + connecting < this.opts.maxPeers,
+        isBanned: (endpoint) => this.bans.isBanned(endpoint),
+        connected: (stream, endpoint) => this.attach(stream, true, endpoint, endpoint.host),
+      },
+      { maxConnecting: this.opts.maxConnecting, spacingMs: this.opts.dialSpacingMs },
+    );
   }
 
   /**
@@ -177,7 +183,7 @@ export class TorrentSession extends EventEmitter<SessionEvents> {
     const verified = await this.deps.storage.checkExisting({ signal: this.abort.signal });
     for (const index of verified) this.markVerified(index);
     this.chokeTimer = this.schedule(() => this.chokeTick(), this.opts.chokeIntervalMs);
-    this.pumpDials();
+    this.dialer.pump();
     if (this.picker.isComplete()) this.emit('complete');
   }
 
@@ -190,7 +196,7 @@ export class TorrentSession extends EventEmitter<SessionEvents> {
   addPeer(endpoint: PeerEndpoint): boolean {
     if (this.closed || this.bans.isBanned(endpoint)) return false;
     const r = this.queue.add(endpoint, this.deps.clock.now());
-    if (r === 'queued') this.pumpDials();
+    if (r === 'queued') this.dialer.pump();
     return r === 'queued';
   }
 
@@ -220,8 +226,8 @@ export class TorrentSession extends EventEmitter<SessionEvents> {
   stats(): SessionStats {
     let peers = 0;
     for (const p of this.peers.values()) if (p.ready) peers++;
-    const { downloaded, uploaded, hashFailures, dialFailures, inboundRefused, violations } = this.counters;
-    return { uploaded, downloaded, peers, hashFailures, bans: this.bans.size, dialFailures, inboundRefused, violations };
+    const { downloaded, uploaded, hashFailures, inboundRefused, violations } = this.counters;
+    return { uploaded, downloaded, peers, hashFailures, bans: this.bans.size, dialFailures: this.dialer.failures, inboundRefused, violations };
   }
 
   /** Closes every connection and stops the timers; waits for writes under way. Idempotent. */
@@ -230,63 +236,12 @@ export class TorrentSession extends EventEmitter<SessionEvents> {
     this.closed = true;
     this.abort.abort(new Error('session closed'));
     if (this.chokeTimer !== undefined) this.deps.clock.clearTimeout(this.chokeTimer);
-    if (this.dialTimer !== undefined) this.deps.clock.clearTimeout(this.dialTimer);
+    this.dialer.stop();
     for (const p of [...this.peers.values()]) p.conn.close('session_closed', 'the session is closing');
     await Promise.allSettled([...this.pieceOps.values()]);
   }
 
   // ---- connections ----
-
-  private pumpDials(): void {
-    if (this.closed || !this.started) return;
-    const now = this.deps.clock.now();
-    if (this.connecting < this.opts.maxConnecting && this.peers.size + this.connecting < this.opts.maxPeers) {
-      const wait = this.lastDialAt + this.opts.dialSpacingMs - now;
-      if (wait > 0) return this.wakeDialsAt(now + wait);
-      const endpoint = this.queue.next(now);
-      if (endpoint !== undefined) {
-        this.lastDialAt = now;
-        void this.dial(endpoint);
-        if (this.queue.size > 0) this.wakeDialsAt(now + this.opts.dialSpacingMs);
-        return;
-      }
-    }
-    const due = this.queue.nextDue();
-    if (due !== undefined) this.wakeDialsAt(Math.max(due, now + this.opts.dialSpacingMs));
-  }
-
-  private wakeDialsAt(at: number): void {
-    if (this.dialTimer !== undefined && this.dialTimerAt <= at) return;
-    if (this.dialTimer !== undefined) this.deps.clock.clearTimeout(this.dialTimer);
-    this.dialTimerAt = at;
-    this.dialTimer = this.schedule(() => {
-      this.dialTimer = undefined;
-      this.dialTimerAt = Infinity;
-      this.pumpDials();
-    }, at - this.deps.clock.now());
-  }
-
-  private async dial(endpoint: PeerEndpoint): Promise<void> {
-    this.connecting++;
-    let stream: Duplex;
-    try {
-      stream = await this.deps.dial(endpoint, this.abort.signal);
-    } catch (err) {
-      this.connecting--;
-      this.counters.dialFailures++;
-      this.deps.log.debug('dial failed', { peer: `${endpoint.host}:${endpoint.port}`, error: errorMessage(err) });
-      this.queue.release(endpoint, this.deps.clock.now(), !this.closed);
-      this.pumpDials();
-      return;
-    }
-    this.connecting--;
-    if (this.closed) {
-      stream.destroy();
-      return;
-    }
-    this.attach(stream, true, endpoint, endpoint.host);
-    this.pumpDials();
-  }
 
   private attach(stream: Duplex, outbound: boolean, endpoint: PeerEndpoint | undefined, host: string): void {
     const key = `p${this.nextKey++}`;
@@ -323,7 +278,7 @@ export class TorrentSession extends EventEmitter<SessionEvents> {
       this.updateInterest(peer);
     });
     conn.on('have', (index) => {
-      if (this.availability.have(key, index) && !this.picker.verified.has(index)) {
+      if (this.availability.have(key, index) && !this.picker.verified.has(index) && this.opts.leech) {
         conn.interested();
         this.fill(peer);
       }
@@ -375,7 +330,7 @@ export class TorrentSession extends EventEmitter<SessionEvents> {
       const retry = !this.closed && !violation && !this.picker.isComplete() && code !== 'duplicate_peer' && code !== 'banned' && code !== 'self_connection';
       this.queue.release(peer.endpoint, this.deps.clock.now(), retry);
     }
-    this.pumpDials();
+    this.dialer.pump();
     for (const p of this.peers.values()) this.fill(p);
   }
 
@@ -395,7 +350,7 @@ export class TorrentSession extends EventEmitter<SessionEvents> {
         break;
       }
     }
-    if (wanted) {
+    if (wanted && this.opts.leech) {
       peer.conn.interested();
       this.fill(peer);
     } else {

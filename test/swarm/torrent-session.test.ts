@@ -67,4 +67,72 @@ describe('TorrentSession', () => {
     await leecher.close();
     await seeder.close();
   });
+
+  it('resumes from verified data: only missing pieces are fetched', async () => {
+    const data = content(8 * 16384, 3);
+    const info = createTorrentFromMemory({}, { name: 'r.bin', data }, { pieceLength: 16384, creationDate: null }).metainfo;
+    const net = new MemoryNet();
+    const clock = new SystemClock();
+    const seeder = new TorrentSession({ clock, random: new SeededRandom(1), log: silentLogger, storage: new MemoryStorage({}, { layout: info, content: data }), dial: net.dial }, { info });
+    // The leecher's store holds the first half intact and garbage in piece 5.
+    const partial = data.slice();
+    partial.fill(0, 0, 4 * 16384);
+    partial[5 * 16384] = (partial[5 * 16384] as number) ^ 0xff;
+    const store = new MemoryStorage({}, { layout: info, content: partial });
+    const leecher = new TorrentSession({ clock, random: new SeededRandom(2), log: silentLogger, storage: store, dial: net.dial }, { info });
+    net.listen(1, seeder);
+    await seeder.start();
+    await leecher.start();
+    expect(leecher.progress().have).toBe(3); // pieces 4, 6, 7
+    leecher.addPeer({ host: '127.0.0.1', port: 1 });
+    await waitFor(leecher, 'complete');
+    expect(leecher.stats().downloaded).toBe(5 * 16384);
+    await leecher.close();
+    await seeder.close();
+  });
+
+  it('keeps exactly one connection when two peers dial each other', async () => {
+    const data = content(4 * 16384, 4);
+    const info = createTorrentFromMemory({}, { name: 'd.bin', data }, { pieceLength: 16384, creationDate: null }).metainfo;
+    const net = new MemoryNet();
+    const clock = new SystemClock();
+    const a = new TorrentSession({ clock, random: new SeededRandom(1), log: silentLogger, storage: new MemoryStorage({}, { layout: info }), dial: net.dial }, { info });
+    const b = new TorrentSession({ clock, random: new SeededRandom(2), log: silentLogger, storage: new MemoryStorage({}, { layout: info }), dial: net.dial }, { info });
+    net.listen(1, a);
+    net.listen(2, b);
+    await a.start();
+    await b.start();
+    const handshakes: string[] = [];
+    a.on('peer', () => handshakes.push('a'));
+    b.on('peer', () => handshakes.push('b'));
+    a.addPeer({ host: '127.0.0.1', port: 2 });
+    b.addPeer({ host: '127.0.0.1', port: 1 });
+    for (let i = 0; i < 50 && handshakes.length < 2; i++) await new Promise((r) => setImmediate(r));
+    for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r));
+    expect(a.stats().peers).toBe(1);
+    expect(b.stats().peers).toBe(1);
+    await a.close();
+    await b.close();
+  });
+
+  it('a seeder that must not write (leech: false) never asks for pieces it lacks', async () => {
+    const data = content(4 * 16384, 5);
+    const info = createTorrentFromMemory({}, { name: 's.bin', data }, { pieceLength: 16384, creationDate: null }).metainfo;
+    const net = new MemoryNet();
+    const clock = new SystemClock();
+    const half = data.slice();
+    half.fill(0, 0, 2 * 16384);
+    const full = new TorrentSession({ clock, random: new SeededRandom(1), log: silentLogger, storage: new MemoryStorage({}, { layout: info, content: data }), dial: net.dial }, { info });
+    const partialSeed = new TorrentSession({ clock, random: new SeededRandom(2), log: silentLogger, storage: new MemoryStorage({}, { layout: info, content: half }), dial: net.dial }, { info, leech: false });
+    net.listen(1, full);
+    await full.start();
+    await partialSeed.start();
+    partialSeed.addPeer({ host: '127.0.0.1', port: 1 });
+    await new Promise<void>((r) => partialSeed.once('peer', () => r()));
+    for (let i = 0; i < 100; i++) await new Promise((r) => setImmediate(r));
+    expect(partialSeed.progress().have).toBe(2);
+    expect(partialSeed.stats().downloaded).toBe(0);
+    await partialSeed.close();
+    await full.close();
+  });
 });
