@@ -7,6 +7,7 @@ import { CliError, EXIT } from './exit-codes.js';
 import { createCommand } from './commands/create.js';
 import { lookupCommand } from './commands/lookup.js';
 import { runCommand } from './commands/run.js';
+import { bootstrapCommand } from './commands/bootstrap.js';
 import { seedCommand } from './commands/seed.js';
 import { downloadCommand } from './commands/download.js';
 
@@ -14,6 +15,7 @@ import { downloadCommand } from './commands/download.js';
 const COMMANDS: CommandModule[] = [
   lookupCommand as unknown as CommandModule,
   runCommand as unknown as CommandModule,
+  bootstrapCommand as unknown as CommandModule,
   createCommand as unknown as CommandModule,
   seedCommand as unknown as CommandModule,
   downloadCommand as unknown as CommandModule];

@@ -1,6 +1,8 @@
 /** The DHT option group of CLI.md, shared by lookup, run, bootstrap, seed and download. */
 import type { Argv } from 'yargs';
-import { parseHostPortList, parsePort } from './args.js';
+import { parseHostPort, parseHostPortList, parsePort, parseSeconds, type HostPort } from './args.js';
+import { CliError, EXIT } from './exit-codes.js';
+import { DEFAULT_IP_RATE_LIMIT } from '../krpc/ip-limiter.js';
 import type { HostPortName } from '../app/bootstrap-list.js';
 
 export interface DhtArgs {
@@ -35,4 +37,34 @@ export function resolveDhtArgs(args: DhtArgs): ResolvedDhtArgs {
   const dhtPort = args['dht-port'] !== undefined ? parsePort(args['dht-port'], '--dht-port') : args.port !== undefined ? parsePort(args.port, '--port') : 0;
   const bootstrap = args.bootstrap === undefined ? undefined : parseHostPortList(args.bootstrap, '--bootstrap');
   return { bind: args.bind ?? '0.0.0.0', dhtPort, bootstrap, allowLocal: args['allow-local'] ?? false };
+}
+
+/** Options of long-running DHT services (run, bootstrap). */
+export interface ServiceArgs {
+  'ip-rate-limit'?: number;
+  'stats-interval'?: number;
+  metrics?: string;
+}
+
+export function withServiceOptions<T>(y: Argv<T>): Argv<T & ServiceArgs> {
+  return y
+    .option('ip-rate-limit', { type: 'number', default: DEFAULT_IP_RATE_LIMIT, describe: 'queries/s one address may send (averaged over 10 s) before it is ignored for 5 minutes; 0 = off' })
+    .option('stats-interval', { type: 'number', describe: 'print a one-line summary (a JSON stats event with --json) every N seconds' })
+    .option('metrics', { type: 'string', describe: 'serve counters in the Prometheus text format at http://host:port/metrics' }) as Argv<T & ServiceArgs>;
+}
+
+export interface ResolvedServiceArgs {
+  ipRateLimit: number;
+  statsIntervalMs: number | undefined;
+  metrics: HostPort | undefined;
+}
+
+export function resolveServiceArgs(args: ServiceArgs): ResolvedServiceArgs {
+  const rate = Number(args['ip-rate-limit'] ?? DEFAULT_IP_RATE_LIMIT);
+  if (!Number.isFinite(rate) || rate < 0) throw new CliError('bad_rate', '--ip-rate-limit must be 0 or more', EXIT.usage);
+  return {
+    ipRateLimit: rate,
+    statsIntervalMs: args['stats-interval'] === undefined ? undefined : parseSeconds(args['stats-interval'], '--stats-interval'),
+    metrics: args.metrics === undefined ? undefined : parseHostPort(args.metrics, '--metrics'),
+  };
 }
