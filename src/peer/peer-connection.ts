@@ -362,7 +362,14 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
     const prefix = this.framer.buffered >= 20 ? 20 : this.framer.buffered;
     const head = new Uint8Array(prefix);
     for (let i = 0; i < prefix; i++) head[i] = this.framer.peekByte(i) as number;
-    checkHandshakePrefix(head);
+    try {
+      checkHandshakePrefix(head);
+    } catch (err) {
+      // Most often an encrypted (MSE/PE) handshake, which we do not speak: libtorrent and others try it
+      // first and fall back to plaintext, so this closes without counting as a violation.
+      this.close('wire_bad_protocol', `not a plaintext BitTorrent handshake: ${errorMessage(err)}`);
+      return false;
+    }
     const bytes = this.framer.readExact(HANDSHAKE_LENGTH);
     if (bytes === undefined) return false;
     const h = decodeHandshake(bytes);
