@@ -86,4 +86,5 @@ export interface PeerConnectionStats {
   requestsWhileChoked: number;
   ignoredMessages: number;
   keepAlivesSent: number;
+  metadataRequestsDropped: number;
 }

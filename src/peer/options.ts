@@ -17,6 +17,8 @@ export const HANDSHAKE_TIMEOUT_MS = 30_000;
 export const SNUB_TIMEOUT_MS = 60_000;
 /** Housekeeping period: timers are checked once a second, as libtorrent's per-connection second tick. */
 export const TICK_MS = 1000;
+/** Bytes already waiting in our write buffer past which we leave ut_metadata requests unanswered: a few 16 KiB pieces. */
+export const MAX_METADATA_BACKLOG = 64 * 1024;
 /** Late blocks for timed-out requests we still accept; bounded by the most requests we ever have out. */
 export const MAX_TIMED_OUT_REMEMBERED = MAX_PIPELINE_DEPTH;
 

@@ -30,7 +30,7 @@ import { PeerPieces } from './peer-pieces.js';
 import { RateMeter } from './rate-meter.js';
 import { RequestPipeline } from './request-pipeline.js';
 import { BlockServer } from './block-server.js';
-import { MAX_TIMED_OUT_REMEMBERED, resolveOptions, TICK_MS, type PeerConnectionOptions, type ResolvedOptions } from './options.js';
+import { MAX_METADATA_BACKLOG, MAX_TIMED_OUT_REMEMBERED, resolveOptions, TICK_MS, type PeerConnectionOptions, type ResolvedOptions } from './options.js';
 import type { PeerConnectionEvents, PeerConnectionHooks, PeerConnectionStats } from './events.js';
 
 export interface PeerConnectionDeps {
@@ -80,7 +80,7 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
   private tickHandle: TimerHandle | undefined;
   private readonly schedule: (fn: () => void, ms: number) => TimerHandle;
   private readonly counters = {
-    unsolicitedBlocks: 0, lateBlocks: 0, requestTimeouts: 0, ignoredMessages: 0, keepAlivesSent: 0,
+    unsolicitedBlocks: 0, lateBlocks: 0, requestTimeouts: 0, ignoredMessages: 0, keepAlivesSent: 0, metadataRequestsDropped: 0,
   };
 
   constructor(deps: PeerConnectionDeps, options: PeerConnectionOptions) {
@@ -274,8 +274,17 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
     return this.sendExtension('ut_metadata', encodeMetadataRequest(piece));
   }
 
-  /** BEP 9: answers a metadata request from our info dictionary (a reject when `info` is undefined or the piece is out of range). */
+  /**
+   * BEP 9: answers a metadata request from our info dictionary (a reject when `info` is undefined or the
+   * piece is out of range). Returns false without sending when the peer lacks ut_metadata, or when our
+   * write buffer to it already holds MAX_METADATA_BACKLOG bytes: a peer that floods requests and never
+   * reads must not make us buffer 16 KiB per request (BEP 9 lets us leave a request unanswered).
+   */
   serveMetadata(info: Uint8Array | undefined, piece: number): boolean {
+    if (this.stream.writableLength >= MAX_METADATA_BACKLOG) {
+      this.counters.metadataRequestsDropped++;
+      return false;
+    }
     return this.sendExtension('ut_metadata', serveMetadataPiece(info, piece));
   }
 
