@@ -41,9 +41,20 @@ export interface ChokerState {
   optimistic: PeerKey | undefined;
   /** When the optimistic peer was chosen. */
   optimisticSince: number;
+  /** Seeding round-robin: when each current regular peer got its slot. */
+  regularSince: ReadonlyMap<PeerKey, number>;
+  /** Seeding round-robin: when each peer last lost a regular slot (never served = absent, first in line). */
+  lastServed: ReadonlyMap<PeerKey, number>;
 }
 
-export const INITIAL_CHOKER_STATE: ChokerState = { optimistic: undefined, optimisticSince: -Infinity };
+export const INITIAL_CHOKER_STATE: ChokerState = { optimistic: undefined, optimisticSince: -Infinity, regularSince: new Map(), lastServed: new Map() };
+
+/**
+ * Seeding: a regular slot is held this long, then handed to the peer that has waited longest. A seed has
+ * nothing to gain from reciprocation, so it shares its upload fairly (libtorrent's round-robin seeding
+ * choker) rather than feeding the same four fastest peers forever.
+ */
+export const SEED_SLOT_MS = 30_000;
 
 export interface ChokerOptions {
   /** We have every piece: rank by upload rate instead of download rate. */
@@ -72,11 +83,30 @@ export function chokeRound(
   const slots = options.slots ?? REGULAR_SLOTS;
   const rate = (p: ChokerPeer): number => (options.seeding ? p.uploadRate : p.downloadRate);
 
-  // Regular slots: interested, not snubbed, best rate first. A Fisher-Yates shuffle before the stable sort
-  // makes equal rates (all zero at start) a fair draw rather than connection order.
+  // Regular slots: interested, not snubbed. A Fisher-Yates shuffle before each stable sort makes ties (all
+  // rates zero at start) a fair draw rather than connection order.
   const candidates = shuffle(random, peers.filter((p) => p.interested && !p.snubbed));
-  candidates.sort((a, b) => rate(b) - rate(a));
-  const regular = candidates.slice(0, slots).map((p) => p.key);
+  let regular: PeerKey[];
+  if (!options.seeding) {
+    // Leeching, tit-for-tat: those we download fastest from.
+    candidates.sort((a, b) => rate(b) - rate(a));
+    regular = candidates.slice(0, slots).map((p) => p.key);
+  } else {
+    // Seeding, round-robin: slots younger than SEED_SLOT_MS are kept (fastest first if too many), the rest
+    // go to the peers that have waited longest since their last slot.
+    const held = candidates.filter((p) => {
+      const since = state.regularSince.get(p.key);
+      return since !== undefined && now - since < SEED_SLOT_MS;
+    });
+    held.sort((a, b) => rate(b) - rate(a));
+    const kept = held.slice(0, slots);
+    const keptSet = new Set(kept.map((p) => p.key));
+    const waiting = candidates.filter((p) => !keptSet.has(p.key));
+    // A holder whose slot just expired was served until now: behind everyone who waited.
+    const servedAt = (p: ChokerPeer): number => (state.regularSince.has(p.key) ? now : (state.lastServed.get(p.key) ?? -Infinity));
+    waiting.sort((a, b) => servedAt(a) - servedAt(b));
+    regular = [...kept, ...waiting.slice(0, slots - kept.length)].map((p) => p.key);
+  }
   const regularSet = new Set(regular);
 
   // Optimistic slot: kept for OPTIMISTIC_INTERVAL_MS while it stays connected, interested and outside the
@@ -94,7 +124,15 @@ export function chokeRound(
   }
   const unchoke = new Set(regular);
   if (optimistic !== undefined) unchoke.add(optimistic);
-  return { unchoke, regular, optimistic, state: { optimistic, optimisticSince: since } };
+  // Slot bookkeeping, limited to connected peers so the maps never outgrow the peer list.
+  const regularSince = new Map<PeerKey, number>();
+  for (const k of regular) regularSince.set(k, state.regularSince.get(k) ?? now);
+  const lastServed = new Map<PeerKey, number>();
+  for (const p of peers) {
+    const served = state.regularSince.has(p.key) && !regularSet.has(p.key) ? now : state.lastServed.get(p.key);
+    if (served !== undefined) lastServed.set(p.key, served);
+  }
+  return { unchoke, regular, optimistic, state: { optimistic, optimisticSince: since, regularSince, lastServed } };
 }
 
 /** A peer drawn with weight NEW_PEER_WEIGHT if connected less than NEW_PEER_AGE_MS ago, else 1. */

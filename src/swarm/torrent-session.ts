@@ -97,6 +97,8 @@ export interface SessionStats {
   dialFailures: number;
   inboundRefused: number;
   violations: number;
+  /** Peers we currently upload to (the choker's regular and optimistic slots). */
+  unchoked: number;
 }
 
 interface PeerState {
@@ -227,7 +229,7 @@ export class TorrentSession extends EventEmitter<SessionEvents> {
     let peers = 0;
     for (const p of this.peers.values()) if (p.ready) peers++;
     const { downloaded, uploaded, hashFailures, inboundRefused, violations } = this.counters;
-    return { uploaded, downloaded, peers, hashFailures, bans: this.bans.size, dialFailures: this.dialer.failures, inboundRefused, violations };
+    return { uploaded, downloaded, peers, hashFailures, bans: this.bans.size, dialFailures: this.dialer.failures, inboundRefused, violations, unchoked: this.unchokedCount() };
   }
 
   /** Closes every connection and stops the timers; waits for writes under way. Idempotent. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chokeRound, INITIAL_CHOKER_STATE, OPTIMISTIC_INTERVAL_MS, type ChokerPeer } from '../../src/swarm/choker.js';
+import { CHOKE_INTERVAL_MS, chokeRound, INITIAL_CHOKER_STATE, OPTIMISTIC_INTERVAL_MS, SEED_SLOT_MS, type ChokerPeer } from '../../src/swarm/choker.js';
 import { SeededRandom } from '../../src/util/random.js';
 
 const NOW = 1_000_000;
@@ -17,10 +17,38 @@ describe('chokeRound', () => {
     expect(r.unchoke.size).toBe(5);
   });
 
-  it('seeding: ranks by our upload rate to them', () => {
-    const peers = [1, 2, 3, 4, 5, 6, 7].map((i) => peer(`p${i}`, { downloadRate: i * 1000, uploadRate: (8 - i) * 1000 }));
-    const r = chokeRound(peers, NOW, new SeededRandom(1), INITIAL_CHOKER_STATE, { seeding: true });
-    expect(r.regular).toEqual(['p1', 'p2', 'p3', 'p4']);
+  it('seeding: slots rotate round-robin, each held about 30 s, to the peers waiting longest', () => {
+    const peers = Array.from({ length: 8 }, (_, i) => peer(`p${i}`, { uploadRate: (8 - i) * 1000 }));
+    const random = new SeededRandom(1);
+    const served = new Map<string, number>();
+    let state = INITIAL_CHOKER_STATE;
+    let previous: string[] = [];
+    for (let t = 0; t < 120_000; t += CHOKE_INTERVAL_MS) {
+      const r = chokeRound(peers, NOW + t, random, state, { seeding: true, slots: 4 });
+      expect(r.regular).toHaveLength(4);
+      // within 30 s of being granted, a slot is not taken away
+      if (t % SEED_SLOT_MS !== 0) expect(r.regular.slice().sort()).toEqual(previous.slice().sort());
+      for (const k of r.regular) served.set(k, (served.get(k) ?? 0) + 1);
+      previous = r.regular;
+      state = r.state;
+    }
+    expect(served.size).toBe(8);
+    // fair: every peer had its slot for the same number of rounds
+    expect(new Set(served.values()).size).toBe(1);
+    expect(state.regularSince.size).toBe(4);
+    expect(state.lastServed.size).toBeLessThanOrEqual(8);
+  });
+
+  it('seeding: keeps a held slot of a peer that is still interested, forgets peers that left', () => {
+    const a = peer('a');
+    const b = peer('b');
+    const r1 = chokeRound([a, b], NOW, new SeededRandom(3), INITIAL_CHOKER_STATE, { seeding: true, slots: 1 });
+    const holder = r1.regular[0] as string;
+    const r2 = chokeRound([a, b], NOW + 10_000, new SeededRandom(4), r1.state, { seeding: true, slots: 1 });
+    expect(r2.regular).toEqual([holder]);
+    const r3 = chokeRound([peer('c')], NOW + 20_000, new SeededRandom(5), r2.state, { seeding: true, slots: 1 });
+    expect(r3.regular).toEqual(['c']);
+    expect([...r3.state.lastServed.keys()]).toEqual([]);
   });
 
   it('never unchokes uninterested peers, and snubbed peers get no regular slot', () => {

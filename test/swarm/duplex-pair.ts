@@ -1,4 +1,8 @@
-/** Two connected in-memory Duplex streams: bytes written to one are read from the other. */
+/**
+ * Two connected in-memory Duplex streams: bytes written to one are read from the other, delivered on a
+ * later tick as a socket would (synchronous delivery would re-enter the writer mid-call, which no real
+ * transport does).
+ */
 import { Duplex } from 'node:stream';
 
 class End extends Duplex {
@@ -6,11 +10,14 @@ class End extends Duplex {
   override _read(): void {}
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
     const other = this.other;
-    if (other !== undefined && !other.destroyed) other.push(chunk);
+    process.nextTick(() => {
+      if (other !== undefined && !other.destroyed) other.push(chunk);
+    });
     cb();
   }
   override _final(cb: (err?: Error | null) => void): void {
-    this.other?.push(null);
+    const other = this.other;
+    process.nextTick(() => other?.push(null));
     cb();
   }
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
