@@ -27,6 +27,11 @@ export const METADATA_REQUEST_TIMEOUT_MS = 5_000;
 const PIECES_PER_PEER = 4;
 /** Peers remembered for dialling; past this new ones are ignored. */
 const MAX_CANDIDATES = 2_000;
+/**
+ * Distinct `metadata_size` values we assemble in parallel. Peers that disagree on the size each get their
+ * own assembler and the infohash decides; a few sizes are plenty, more is an attack on our memory.
+ */
+const MAX_DISTINCT_SIZES = 4;
 
 export interface MetadataFetcherDeps {
   clock: Clock;
@@ -64,7 +69,8 @@ interface Active {
   conn: PeerConnection | undefined;
   /** Piece -> timeout handle. */
   inFlight: Map<number, TimerHandle>;
-  offersMetadata: boolean;
+  /** The metadata size this peer offered; undefined until its BEP 10 handshake. */
+  size: number | undefined;
   rejected: Set<number>;
 }
 
@@ -79,7 +85,8 @@ export class MetadataFetcher extends EventEmitter<MetadataFetcherEvents> {
   private readonly banned = new Set<string>();
   private readonly active = new Map<string, Active>();
   private readonly helpful = new Map<string, PeerEndpoint>();
-  private assembler: MetadataAssembler | undefined;
+  /** One assembler per offered size. */
+  private readonly assemblers = new Map<number, MetadataAssembler>();
   private readonly abort = new AbortController();
   private result: FetchedMetadata | undefined;
   private settle: { resolve: (r: FetchedMetadata) => void; reject: (e: Error) => void } | undefined;
@@ -135,7 +142,7 @@ export class MetadataFetcher extends EventEmitter<MetadataFetcherEvents> {
 
   private connect(peer: PeerEndpoint): void {
     const key = `${peer.host}:${peer.port}`;
-    const a: Active = { peer, key, conn: undefined, inFlight: new Map(), offersMetadata: false, rejected: new Set() };
+    const a: Active = { peer, key, conn: undefined, inFlight: new Map(), size: undefined, rejected: new Set() };
     this.active.set(key, a);
     this.stats.dialed++;
     this.deps.dial(peer, this.abort.signal).then(
@@ -172,14 +179,12 @@ export class MetadataFetcher extends EventEmitter<MetadataFetcherEvents> {
     conn.on('extended-handshake', (h) => {
       const size = h.metadataSize;
       if (size === undefined || size < 1 || size > MAX_METADATA_SIZE || !h.m.get('ut_metadata')) return;
-      a.offersMetadata = true;
-      this.emit('offer', a.peer, size);
-      this.assembler ??= new MetadataAssembler({ infohash: this.options.infoHash, metadataSize: size });
-      if (size !== this.assembler.size) {
-        // Two peers disagree on the size; the hash will tell who was right. Keep the first, skip this one.
-        a.offersMetadata = false;
-        return;
+      if (!this.assemblers.has(size)) {
+        if (this.assemblers.size >= MAX_DISTINCT_SIZES) return;
+        this.assemblers.set(size, new MetadataAssembler({ infohash: this.options.infoHash, metadataSize: size }));
       }
+      a.size = size;
+      this.emit('offer', a.peer, size);
       this.request(a);
     });
     conn.on('metadata', (m) => this.onMetadata(a, m));
@@ -205,7 +210,7 @@ export class MetadataFetcher extends EventEmitter<MetadataFetcherEvents> {
       this.requestAll();
       return;
     }
-    const assembler = this.assembler;
+    const assembler = a.size === undefined ? undefined : this.assemblers.get(a.size);
     if (!assembler || assembler.complete) return;
     let result;
     try {
@@ -240,7 +245,7 @@ export class MetadataFetcher extends EventEmitter<MetadataFetcherEvents> {
       return;
     }
     const peers = [...this.helpful.values()];
-    for (const a of this.active.values()) if (a.offersMetadata && !this.helpful.has(a.key)) peers.push(a.peer);
+    for (const a of this.active.values()) if (a.size === infoBytes.length && !this.helpful.has(a.key)) peers.push(a.peer);
     this.result = { info, peers };
     this.abort.abort();
     for (const a of [...this.active.values()]) this.drop(a, undefined);
@@ -254,10 +259,10 @@ export class MetadataFetcher extends EventEmitter<MetadataFetcherEvents> {
 
   /** Keeps up to PIECES_PER_PEER pieces in flight to `a`, spreading pieces over peers. */
   private request(a: Active): void {
-    const assembler = this.assembler;
-    if (!assembler || assembler.complete || !a.offersMetadata || !a.conn) return;
+    const assembler = a.size === undefined ? undefined : this.assemblers.get(a.size);
+    if (!assembler || assembler.complete || !a.conn) return;
     const taken = new Set<number>();
-    for (const other of this.active.values()) for (const p of other.inFlight.keys()) taken.add(p);
+    for (const other of this.active.values()) if (other.size === a.size) for (const p of other.inFlight.keys()) taken.add(p);
     while (a.inFlight.size < PIECES_PER_PEER) {
       let piece = assembler.missing().find((p) => !taken.has(p) && !a.rejected.has(p));
       // Every missing piece is already asked for elsewhere: ask this peer too (endgame for metadata).

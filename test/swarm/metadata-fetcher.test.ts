@@ -79,6 +79,11 @@ describe('MetadataFetcher', () => {
     expect(dropped).toContain('1');
   });
 
+  it('is not misled by a size liar that speaks first', async () => {
+    const { outcome } = await run(['wrong-size', 'honest']);
+    expect((outcome as { info: { name: string } }).info.name).toBe('big.bin');
+  });
+
   it('ignores a peer that lies about metadata_size and one that never answers', async () => {
     const { outcome } = await run(['silent', 'wrong-size', 'honest']);
     expect((outcome as { info: { name: string } }).info.name).toBe('big.bin');
