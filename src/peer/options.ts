@@ -31,8 +31,10 @@ export interface PeerConnectionOptions {
   readonly infohash?: Uint8Array | undefined;
   /** Number of pieces when metadata is known; otherwise call setPieceCount later. */
   readonly pieceCount?: number | undefined;
-  /** Set the BEP 5 DHT bit in our handshake. */
+  /** Set the BEP 5 DHT bit in our handshake (default: whether dhtPort is given). */
   readonly dht?: boolean | undefined;
+  /** Our DHT UDP port: sent in a BEP 5 `port` message right after the handshakes to peers that set the DHT bit. */
+  readonly dhtPort?: number | undefined;
   /** Speak BEP 10 (default true). */
   readonly extensions?: boolean | undefined;
   /** Our extension ids (default { ut_metadata: 2 }). */
@@ -63,6 +65,7 @@ export interface ResolvedOptions {
   readonly infohash: Uint8Array | undefined;
   readonly pieceCount: number | undefined;
   readonly dht: boolean;
+  readonly dhtPort: number | undefined;
   readonly extensions: boolean;
   readonly extensionIds: Readonly<Record<string, number>>;
   readonly listenPort: number | undefined;
@@ -87,7 +90,8 @@ export function resolveOptions(o: PeerConnectionOptions): ResolvedOptions {
     peerId: o.peerId,
     infohash: o.infohash,
     pieceCount: o.pieceCount,
-    dht: o.dht ?? false,
+    dht: o.dht ?? o.dhtPort !== undefined,
+    dhtPort: o.dhtPort,
     extensions: o.extensions ?? true,
     extensionIds: o.extensionIds ?? OUR_EXTENSION_IDS,
     listenPort: o.listenPort,

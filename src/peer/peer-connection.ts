@@ -402,6 +402,7 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
     this.sendHandshake();
     this.emit('handshake', h);
     if (!this.closed) this.sendExtendedHandshake();
+    if (!this.closed && this.opts.dhtPort !== undefined && h.dht) this.sendPort(this.opts.dhtPort);
     return !this.closed;
   }
 

@@ -33,6 +33,20 @@ describe('PeerConnection handshake', () => {
     expect(a.amChoking && a.peerChoking && !a.amInterested && !a.peerInterested).toBe(true);
   });
 
+  it('sends our DHT port (BEP 5) to a peer that set the DHT bit', async () => {
+    const ports: number[] = [];
+    const { a, b } = await connectedPair({ a: { dhtPort: 6881 }, b: { dhtPort: 7000 } });
+    expect(a.remote?.dht && b.remote?.dht).toBe(true);
+    b.on('port', (p) => ports.push(p));
+    a.sendPort(6882);
+    await settle();
+    expect(ports).toEqual([6882]);
+    const p = await rawPeer({ dhtPort: 6881 });
+    p.raw.write(encodeHandshake({ infohash: INFOHASH, peerId: ID_B, dht: true }));
+    await settle();
+    expect(p.messages().filter((m) => m.type === 'port')).toEqual([{ type: 'port', port: 6881 }]);
+  });
+
   it('receiver refuses an infohash it does not serve', async () => {
     const { a, b } = await connectedPair({ bHooks: { acceptInfohash: () => false } });
     expect(b.isClosed).toBe(true);
