@@ -43,18 +43,13 @@ export interface PeerConnectionDeps {
 }
 
 export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
-  /** We refuse to send them blocks (BEP 3: connections start choked and not interested). */
-  amChoking = true;
-  amInterested = false;
-  peerChoking = true;
-  peerInterested = false;
-  snubbed = false;
-  /** The peer's handshake, once received. */
-  remote: Handshake | undefined;
-  /** The peer's latest BEP 10 handshake. */
-  peerExtended: ExtendedHandshake | undefined;
   readonly extensions: ExtensionRegistry;
 
+  /** Choke/interest state; BEP 3: connections start choked and not interested on both sides. */
+  private readonly st: {
+    amChoking: boolean; amInterested: boolean; peerChoking: boolean; peerInterested: boolean; snubbed: boolean;
+    remote: Handshake | undefined; peerExtended: ExtendedHandshake | undefined;
+  } = { amChoking: true, amInterested: false, peerChoking: true, peerInterested: false, snubbed: false, remote: undefined, peerExtended: undefined };
   private readonly clock: Clock;
   private readonly log: Logger;
   private readonly stream: Duplex;
@@ -136,6 +131,39 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
     this.tickHandle = this.schedule(() => this.tick(), TICK_MS);
   }
 
+  /** We refuse to send the peer blocks. */
+  get amChoking(): boolean {
+    return this.st.amChoking;
+  }
+
+  get amInterested(): boolean {
+    return this.st.amInterested;
+  }
+
+  /** The peer refuses to send us blocks. */
+  get peerChoking(): boolean {
+    return this.st.peerChoking;
+  }
+
+  get peerInterested(): boolean {
+    return this.st.peerInterested;
+  }
+
+  /** No block for the snub timeout while unchoked with requests out; cleared by the next block. */
+  get snubbed(): boolean {
+    return this.st.snubbed;
+  }
+
+  /** The peer's handshake, once received. */
+  get remote(): Handshake | undefined {
+    return this.st.remote;
+  }
+
+  /** The peer's latest BEP 10 handshake. */
+  get peerExtended(): ExtendedHandshake | undefined {
+    return this.st.peerExtended;
+  }
+
   get infohash(): Uint8Array | undefined {
     return this.infohashValue;
   }
@@ -150,12 +178,12 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
 
   /** Target number of requests out, from the current download rate (see RequestPipeline.depth). */
   get pipelineDepth(): number {
-    return this.pipeline.depth(this.down.rate(this.clock.now()), this.snubbed, this.peerExtended?.reqq);
+    return this.pipeline.depth(this.down.rate(this.clock.now()), this.st.snubbed, this.st.peerExtended?.reqq);
   }
 
   /** How many more requests request() would accept now. */
   get freeSlots(): number {
-    if (!this.handshakeDone || this.peerChoking || this.closed) return 0;
+    if (!this.handshakeDone || this.st.peerChoking || this.closed) return 0;
     return Math.max(0, this.pipelineDepth - this.pipeline.size);
   }
 
@@ -201,29 +229,29 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
   // ---- sending ----
 
   choke(): void {
-    if (this.amChoking || !this.handshakeDone) return;
-    this.amChoking = true;
+    if (this.st.amChoking || !this.handshakeDone) return;
+    this.st.amChoking = true;
     // BEP 3: choking discards the peer's pending requests (no fast extension, so no reject messages).
     this.server.setChoking(true);
     this.sendMessage({ type: 'choke' });
   }
 
   unchoke(): void {
-    if (!this.amChoking || !this.handshakeDone) return;
-    this.amChoking = false;
+    if (!this.st.amChoking || !this.handshakeDone) return;
+    this.st.amChoking = false;
     this.sendMessage({ type: 'unchoke' });
     this.server.setChoking(false);
   }
 
   interested(): void {
-    if (this.amInterested || !this.handshakeDone) return;
-    this.amInterested = true;
+    if (this.st.amInterested || !this.handshakeDone) return;
+    this.st.amInterested = true;
     this.sendMessage({ type: 'interested' });
   }
 
   notInterested(): void {
-    if (!this.amInterested || !this.handshakeDone) return;
-    this.amInterested = false;
+    if (!this.st.amInterested || !this.handshakeDone) return;
+    this.st.amInterested = false;
     this.sendMessage({ type: 'not-interested' });
   }
 
@@ -261,7 +289,7 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
 
   /** Sends (or re-sends, e.g. once metadata_size is known) our BEP 10 handshake. */
   sendExtendedHandshake(update: { metadataSize?: number; listenPort?: number } = {}): void {
-    if (!this.handshakeDone || !this.opts.extensions || this.remote?.extensions !== true) return;
+    if (!this.handshakeDone || !this.opts.extensions || this.st.remote?.extensions !== true) return;
     const payload = encodeExtendedHandshake({
       m: this.extensions.oursAsRecord(), v: CLIENT_VERSION, reqq: this.opts.maxIncomingRequests,
       p: update.listenPort ?? this.opts.listenPort, metadataSize: update.metadataSize ?? this.opts.metadataSize, yourip: this.opts.yourip,
@@ -304,7 +332,7 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
     this.server.stop();
     const outstanding = this.pipeline.clear();
     this.stream.destroy();
-    this.log.debug('peer connection closed', { code, message, peer: this.remote ? toHex(this.remote.peerId) : undefined });
+    this.log.debug('peer connection closed', { code, message, peer: this.st.remote ? toHex(this.st.remote.peerId) : undefined });
     this.emit('close', { code, message, violation, outstanding });
   }
 
@@ -397,7 +425,7 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
       this.close('self_connection', 'connected to ourselves');
       return false;
     }
-    this.remote = h;
+    this.st.remote = h;
     this.handshakeDone = true;
     this.sendHandshake();
     this.emit('handshake', h);
@@ -412,26 +440,26 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
       case 'keep-alive':
         return;
       case 'choke': {
-        if (this.peerChoking) return;
-        this.peerChoking = true;
+        if (this.st.peerChoking) return;
+        this.st.peerChoking = true;
         // BEP 3: a choke discards every request we had out.
         const dropped = this.pipeline.clear();
         this.emit('choke', dropped);
         return;
       }
       case 'unchoke':
-        if (!this.peerChoking) return;
-        this.peerChoking = false;
+        if (!this.st.peerChoking) return;
+        this.st.peerChoking = false;
         this.waitingSince = this.clock.now();
         this.emit('unchoke');
         this.emitSlots();
         return;
       case 'interested':
-        this.peerInterested = true;
+        this.st.peerInterested = true;
         this.emit('interested');
         return;
       case 'not-interested':
-        this.peerInterested = false;
+        this.st.peerInterested = false;
         this.emit('not-interested');
         return;
       case 'have':
@@ -483,7 +511,7 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
     }
     this.down.add(block.length, now);
     this.waitingSince = now;
-    this.snubbed = false;
+    this.st.snubbed = false;
     this.emit('piece', { index, begin, block, late });
     this.emitSlots();
   }
@@ -492,7 +520,7 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
     if (id === EXTENDED_HANDSHAKE_ID) {
       const h = decodeExtendedHandshake(payload);
       this.extensions.update(h);
-      this.peerExtended = h;
+      this.st.peerExtended = h;
       this.emit('extended-handshake', h);
       this.emitSlots();
       return;
@@ -530,8 +558,8 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
       this.sendMessage({ type: 'keep-alive' });
     }
     // Snub before expiring requests: with equal timeouts, the expiry would otherwise hide the snub.
-    if (!this.snubbed && !this.peerChoking && this.pipeline.size > 0 && now - this.waitingSince >= this.opts.snubTimeoutMs) {
-      this.snubbed = true;
+    if (!this.st.snubbed && !this.st.peerChoking && this.pipeline.size > 0 && now - this.waitingSince >= this.opts.snubTimeoutMs) {
+      this.st.snubbed = true;
       this.emit('snubbed');
     }
     const expired = this.pipeline.expire(now);
