@@ -4,19 +4,23 @@
  * ('state_locked', 'state_unreadable', 'state_corrupt'), and a database LevelDB calls corrupt is moved
  * aside to `<dir>.corrupt-<n>` and replaced by a fresh one with a warning (docs/state.md).
  */
-import { mkdir, rename, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, mkdir, rename, stat } from 'node:fs/promises';
 import { Level } from 'level';
 import { DhtNodeError, errorCode, errorMessage } from '../util/errors.js';
 import { silentLogger, type Logger } from '../util/log.js';
 import type { KvBackend, KvOp } from './kv.js';
 import { KvStateStore } from './kv-state-store.js';
-import type { KeyRange } from './record-codec.js';
+import { ID_LENGTH, KEY_NODE_ID, type KeyRange } from './record-codec.js';
 import { roleStateDir } from './state-dir.js';
 
 export { defaultStateDir, roleStateDir } from './state-dir.js';
 
 /** How many `<dir>.corrupt-<n>` names are tried before giving up (someone should clean them up by then). */
 const MAX_CORRUPT_COPIES = 100;
+
+/** Entries per iterator step of the open-time read-through: bounded memory. */
+const VERIFY_CHUNK = 1_000;
 
 type Db = Level<string, Uint8Array>;
 
@@ -46,7 +50,11 @@ class LevelKv implements KvBackend {
   ) {}
 
   async get(key: string): Promise<Uint8Array | undefined> {
-    return this.db.get(key);
+    try {
+      return await this.db.get(key);
+    } catch (err) {
+      throw new DhtNodeError('state_read_failed', `state store ${this.path}: read failed: ${causeMessage(err)}`, { cause: err });
+    }
   }
 
   async batch(ops: readonly KvOp[]): Promise<void> {
@@ -107,6 +115,11 @@ export interface LevelStoreOptions {
    * `<dir>.corrupt-<n>` and starts fresh with a warning; 'fail' throws 'state_corrupt'.
    */
   readonly onCorrupt?: 'rebuild' | 'fail';
+  /**
+   * Read every record once on open (default true) so a damaged table triggers the rebuild at start
+   * instead of failing saves later; costs one pass over the data (see test/bench/state-pool.mjs).
+   */
+  readonly verify?: boolean;
 }
 
 /** Renames a damaged database out of the way; returns the new path. */
@@ -130,8 +143,20 @@ async function moveAside(dir: string): Promise<string> {
   throw new DhtNodeError('state_unreadable', `state store ${dir} is corrupt and ${MAX_CORRUPT_COPIES} corrupt copies already exist beside it`);
 }
 
-/** Opens LevelDB, mapping its failures to typed errors; 'corrupt' is returned for the caller's policy. */
-async function openDb(dir: string): Promise<Db | 'corrupt'> {
+/** True when the directory itself can be listed and written: then an I/O error opening it lies inside. */
+async function dirIsUsable(dir: string): Promise<boolean> {
+  return access(dir, constants.R_OK | constants.W_OK | constants.X_OK).then(
+    () => true,
+    () => false,
+  );
+}
+
+/**
+ * Opens LevelDB, mapping its failures to typed errors. Returns 'damaged' when LevelDB reports corruption,
+ * or an I/O error inside a directory we can read and write (a garbled CURRENT names a missing manifest, a
+ * truncated table fails to read): both mean the files are broken, not that we lack access.
+ */
+async function openDb(dir: string): Promise<Db | 'damaged'> {
   try {
     await mkdir(dir, { recursive: true });
   } catch (err) {
@@ -146,40 +171,78 @@ async function openDb(dir: string): Promise<Db | 'corrupt'> {
     if (code === 'LEVEL_LOCKED') {
       throw new DhtNodeError('state_locked', `state store ${dir} is locked: another dht-node process is using it`, { cause: err });
     }
-    if (code === 'LEVEL_CORRUPTION') return 'corrupt';
+    if (code === 'LEVEL_CORRUPTION' || (code === 'LEVEL_IO_ERROR' && (await dirIsUsable(dir)))) return 'damaged';
     throw new DhtNodeError('state_unreadable', `cannot open state store ${dir}: ${causeMessage(err)}`, { cause: err });
   }
 }
 
+/** Reads every key and value once, so a damaged table is found at open rather than mid-run. */
+async function verifyAll(db: Db): Promise<void> {
+  const it = db.iterator();
+  try {
+    while ((await it.nextv(VERIFY_CHUNK)).length > 0);
+  } finally {
+    await it.close().catch(() => undefined);
+  }
+}
+
+/** A failure that means the files are damaged (as opposed to a policy error of ours). */
+function isDamage(err: unknown): boolean {
+  const code = levelCode(err);
+  const own = errorCode(err);
+  return (code !== undefined && code.startsWith('LEVEL_')) || own === 'state_write_failed' || own === 'state_read_failed';
+}
+
+/** Best effort: the node id of a damaged database, so a rebuild keeps our place in the keyspace. */
+async function salvageNodeId(db: Db): Promise<Uint8Array | undefined> {
+  try {
+    const raw = await db.get(KEY_NODE_ID);
+    return raw !== undefined && raw.length === ID_LENGTH ? Uint8Array.from(raw) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
- * Opens (creating with parents) the LevelDB state store in `dir` and checks its schema. Throws a
- * DhtNodeError whose message is one line naming the path: 'state_locked' (another process holds it),
- * 'state_unreadable' (cannot create or read the directory), 'state_version' (written by a newer schema),
- * 'state_foreign' (a LevelDB that is not ours), 'state_corrupt' (corrupt and `onCorrupt: 'fail'`).
+ * Opens (creating with parents) the LevelDB state store in `dir`, reads it through once and checks its
+ * schema. A damaged database (LevelDB refuses it, or a read fails) is moved aside to `<dir>.corrupt-<n>`
+ * and replaced by a fresh one with a warning, keeping the node id when it can still be read; the report
+ * says where it went. Otherwise throws a DhtNodeError whose message is one line naming the path:
+ * 'state_locked' (another process holds it), 'state_unreadable' (cannot create or read the directory),
+ * 'state_version' (written by a newer schema), 'state_foreign' (a LevelDB that is not ours),
+ * 'state_corrupt' (damaged and `onCorrupt: 'fail'`, or still failing after the rebuild).
  */
 export async function openLevelStore(dir: string, deps: LevelStoreDeps = {}, options: LevelStoreOptions = {}): Promise<KvStateStore> {
   const log = deps.log ?? silentLogger;
   let movedTo: string | undefined;
+  let nodeId: Uint8Array | undefined;
+  let reason = 'LevelDB refused to open it';
   for (let attempt = 0; attempt < 2; attempt++) {
     const db = await openDb(dir);
-    let store: KvStateStore | undefined;
-    if (db !== 'corrupt') {
-      store = new KvStateStore({ backend: new LevelKv(db, dir), log }, { label: dir, movedCorruptTo: movedTo });
+    if (db !== 'damaged') {
+      const store = new KvStateStore({ backend: new LevelKv(db, dir), log }, { label: dir, movedCorruptTo: movedTo });
       try {
+        if (options.verify !== false) await verifyAll(db);
         await store.init();
+        if (nodeId !== undefined) await store.setNodeId(nodeId);
         return store;
       } catch (err) {
+        if (!isDamage(err)) {
+          await db.close().catch(() => undefined);
+          throw err;
+        }
+        reason = causeMessage(err);
+        nodeId ??= await salvageNodeId(db);
         await db.close().catch(() => undefined);
-        if (levelCode(err) !== 'LEVEL_CORRUPTION') throw err;
       }
     }
     if (options.onCorrupt === 'fail' || attempt > 0) {
-      throw new DhtNodeError('state_corrupt', `state store ${dir} is corrupt; move it aside or delete it`);
+      throw new DhtNodeError('state_corrupt', `state store ${dir} is corrupt (${reason}); move it aside or delete it`);
     }
     movedTo = await moveAside(dir);
-    log.warn('state store was corrupt; moved it aside and started a fresh one', { path: dir, movedTo });
+    log.warn('state store was corrupt; moved it aside and started a fresh one', { path: dir, movedTo, reason });
   }
-  throw new DhtNodeError('state_corrupt', `state store ${dir} is corrupt; move it aside or delete it`);
+  throw new DhtNodeError('state_corrupt', `state store ${dir} is corrupt (${reason}); move it aside or delete it`);
 }
 
 /**
