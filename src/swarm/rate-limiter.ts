@@ -68,6 +68,13 @@ export class RateLimiter {
     await sleep(this.clock, Math.ceil((-this.tokens / this.rate) * 1000), signal);
   }
 
+  /** Returns tokens taken for bytes that were never sent (capped at the burst). */
+  refund(n: number): void {
+    if (this.rate === 0 || n <= 0) return;
+    this.refill();
+    this.tokens = Math.min(this.burst(), this.tokens + n);
+  }
+
   private burst(): number {
     return Math.max(MIN_BURST_BYTES, this.rate * BURST_SECONDS);
   }

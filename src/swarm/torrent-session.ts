@@ -228,7 +228,11 @@ export class TorrentSession extends EventEmitter<SessionEvents> {
   stats(): SessionStats {
     let peers = 0;
     for (const p of this.peers.values()) if (p.ready) peers++;
-    const { downloaded, uploaded, hashFailures, inboundRefused, violations } = this.counters;
+    const { downloaded, hashFailures, inboundRefused, violations } = this.counters;
+    // Uploaded payload as the connections counted it when written (blocks cancelled while waiting for
+    // the limiter or the disk are not counted): closed connections' totals plus the live ones'.
+    let uploaded = this.counters.uploaded;
+    for (const p of this.peers.values()) uploaded += p.conn.stats().bytesUploaded;
     return { uploaded, downloaded, peers, hashFailures, bans: this.bans.size, dialFailures: this.dialer.failures, inboundRefused, violations, unchoked: this.unchokedCount() };
   }
 
@@ -326,6 +330,7 @@ export class TorrentSession extends EventEmitter<SessionEvents> {
 
   private onClose(peer: PeerState, code: string, violation: boolean): void {
     this.peers.delete(peer.key);
+    this.counters.uploaded += peer.conn.stats().bytesUploaded;
     this.picker.releasePeer(peer.key);
     this.availability.removePeer(peer.key);
     if (peer.endpoint !== undefined) {
@@ -511,9 +516,11 @@ export class TorrentSession extends EventEmitter<SessionEvents> {
     } catch {
       return undefined;
     }
-    if (peer.conn.isClosed || peer.conn.amChoking || !this.deps.storage.have(ref.index)) return undefined;
-    const data = await this.deps.storage.readBlock(ref.index, ref.begin, ref.length);
-    this.counters.uploaded += data.length;
-    return data;
+    if (peer.conn.isClosed || peer.conn.amChoking || !this.deps.storage.have(ref.index)) {
+      // Choked or gone while waiting: the bytes were never sent, so the budget goes to other peers.
+      this.upLimiter.refund(ref.length);
+      return undefined;
+    }
+    return this.deps.storage.readBlock(ref.index, ref.begin, ref.length);
   }
 }

@@ -92,6 +92,33 @@ describe('seed and download (built CLI)', () => {
     }
   }, 90_000);
 
+  it('seeds a folder directly; download --seed-after keeps serving until SIGTERM, then exits 0 with final stats', async () => {
+    const root = join(dir, 'folder-src');
+    await mkdir(join(root, 'pack'), { recursive: true });
+    const r = new SeededRandom(5);
+    const files: Record<string, Uint8Array> = { 'x.bin': r.bytes(70_001), 'y.bin': r.bytes(33_333) };
+    for (const [p, d] of Object.entries(files)) await writeFile(join(root, 'pack', p), d);
+    const { torrent, infohash } = await makeTorrent(join(root, 'pack'), 16384);
+    const s = await seed('seeder', join(root, 'pack'), '16k');
+    expect(s.infohash).toBe(infohash);
+    const out = join(dir, 'folder-out');
+    const dl = procs.cli('leecher', ['download', torrent, '--out', out, '--peer', `127.0.0.1:${s.port}`, '--seed-after', ...COMMON]);
+    await dl.waitFor((e) => e.event === 'complete', 30_000, 'complete');
+    for (const [p, d] of Object.entries(files)) expect(Buffer.compare(await readFile(join(out, 'pack', p)), Buffer.from(d)), p).toBe(0);
+    // Still running as a seed: a second leecher can fetch from it alone.
+    await dl.waitFor((e) => e.event === 'stats', 10_000, 'a stats event after complete');
+    const ready = dl.events.find((e) => e.event === 'ready')!;
+    await s.proc.stop();
+    const out2 = join(dir, 'folder-out-2');
+    const dl2 = procs.cli('leecher-2', ['download', torrent, '--out', out2, '--peer', `127.0.0.1:${num(ready, 'tcpPort')}`, '--timeout', '30', ...COMMON]);
+    expect((await dl2.waitExit(40_000, 'second download exit')).code, dl2.describe()).toBe(0);
+    const status = await dl.stop();
+    expect(status.code).toBe(0);
+    const final = dl.events.filter((e) => e.event === 'stats').at(-1)!;
+    expect(final.final).toBe(true);
+    expect(num(final, 'uploaded')).toBeGreaterThanOrEqual(70_001 + 33_333);
+  }, 90_000);
+
   it('gives up with exit 3 at --timeout when no peer answers, and refuses an unreadable torrent with exit 2', async () => {
     const src = join(dir, 'lonely');
     await mkdir(src);

@@ -81,6 +81,18 @@ describe('RateLimiter', () => {
     expect(clock.pending).toBe(0);
   });
 
+  it('refunds tokens for bytes never sent, up to the burst', async () => {
+    const clock = new FakeClock();
+    const limiter = new RateLimiter({ clock }, { bytesPerSecond: 20_000 });
+    void limiter.take(40_000); // 20 000 in debt: waits 1 s
+    expect(limiter.delayFor(0)).toBe(1000);
+    limiter.refund(20_000);
+    expect(limiter.delayFor(0)).toBe(0);
+    limiter.refund(1e9);
+    expect(limiter.delayFor(20_000)).toBe(0);
+    expect(limiter.delayFor(20_001)).toBe(1);
+  });
+
   it('rejects a negative rate and clips tokens on a lower rate', () => {
     const clock = new FakeClock();
     expect(() => new RateLimiter({ clock }, { bytesPerSecond: -1 })).toThrow(RangeError);
