@@ -245,8 +245,19 @@ export class DhtNode {
     return this.bootstrapping;
   }
 
+  /**
+   * The self-lookup fills the buckets near our id; the far ranges (half, quarter, eighth of the id space)
+   * would stay empty until their refresh, and a node with nothing in the far half cannot route there. So
+   * they are refreshed right away, as Kademlia's join prescribes.
+   */
   private async runSelfLookup(signal?: AbortSignal): Promise<LookupSummary> {
-    return this.drain(this.lookup(this.id, { getPeers: false, ...(signal ? { signal } : {}) }));
+    const request = { getPeers: false, ...(signal ? { signal } : {}) };
+    const summary = await this.drain(this.lookup(this.id, request));
+    const now = this.clock.now();
+    const ranges = [0, 1, 2].filter((r) => r < this.table.depth());
+    for (const r of ranges) this.table.touchRange(r, now);
+    await Promise.all(ranges.map((r) => this.drain(this.lookup(randomIdWithPrefix(this.random, this.id, r), request))));
+    return summary;
   }
 
   /**

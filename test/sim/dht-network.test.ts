@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { SimNetwork } from '../support/sim-network.js';
 import { median } from '../support/stats.js';
+import { commonPrefixLength } from '../../src/dht/node-id.js';
 
 const NODES = 500;
 const LOOKUPS = 30;
@@ -15,6 +16,11 @@ describe('simulated network of 500 nodes', () => {
     const sim = new SimNetwork(2024);
     for (let i = 0; i < NODES; i++) sim.addNode();
     await sim.bootstrapAll();
+
+    // Right after joining, before any maintenance: every node knows someone in the far half of the id
+    // space (common prefix 0), or it could not route there at all.
+    const blindToFarHalf = sim.nodes.filter((n) => !n.node.table.all().some((c) => commonPrefixLength(c.id, n.node.id) === 0));
+    expect(blindToFarHalf).toHaveLength(0);
 
     // Let maintenance refresh stale ranges for a while (virtual time).
     for (const n of sim.nodes) n.node.start();

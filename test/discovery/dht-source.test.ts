@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { DHT_REANNOUNCE_MS, DhtPeerSource } from '../../src/discovery/dht-source.js';
+import { SimNetwork } from '../support/sim-network.js';
+
+describe('DhtPeerSource', () => {
+  it('announces a seeder, finds it from a leecher, and re-announces while seeding', async () => {
+    const sim = new SimNetwork(31);
+    for (let i = 0; i < 60; i++) sim.addNode();
+    await sim.bootstrapAll();
+    const infoHash = sim.random.bytes(20);
+
+    const seeder = new DhtPeerSource({ node: sim.nodes[10]!.node, clock: sim.clock }, { infoHash, announcePort: 6000 });
+    seeder.setWantPeers(false);
+    seeder.start(() => undefined);
+    await sim.clock.advanceAsync(3_000, 20);
+    expect(seeder.stats.announces).toBe(1);
+    expect(seeder.stats.announcedTo).toBeGreaterThanOrEqual(6);
+
+    const found: string[] = [];
+    const leecher = new DhtPeerSource({ node: sim.nodes[50]!.node, clock: sim.clock }, { infoHash });
+    leecher.start((p) => found.push(`${p.host}:${p.port}`));
+    await sim.clock.advanceAsync(3_000, 20);
+    expect(found).toContain(`${sim.nodes[10]!.host}:6000`);
+
+    // Still seeding 15 minutes later: a fresh lookup and a second announce.
+    await sim.clock.advanceAsync(DHT_REANNOUNCE_MS + 5_000, 200);
+    expect(seeder.stats.announces).toBe(2);
+    // The leecher keeps looking while it wants peers, never two lookups at once.
+    expect(leecher.stats.lookups).toBeGreaterThanOrEqual(5);
+    seeder.stop();
+    leecher.stop();
+    sim.close();
+  });
+});
