@@ -13,7 +13,10 @@ import { SeededRandom } from '../../src/util/random.js';
 import { buildStateForChild } from './child-build.js';
 import { id } from './store-contract.js';
 
-/** Save j writes poolSize(j) pool entries stamped addedAt = j; every third one spans several batches. */
+/**
+ * Save j writes poolSize(j) pool entries stamped addedAt = j; every third one spans several write batches
+ * (WRITE_BATCH_MAX is 10,000), so a kill can land between two batches of one save.
+ */
 const SIZES = `
 const poolSize = (j) => (j % 3 === 0 ? 10_500 + j : 300 + ((j * 7919) % 2000));
 const contactSize = (j) => 1 + (j % 50);`;
@@ -31,9 +34,14 @@ for (const p of (await s.loadPool()).entries) j = Math.max(j, p.addedAt);
 for (;;) {
   j++;
   process.stdout.write('saving ' + j + '\\n');
-  const pool = [];
-  for (let i = 0; i < poolSize(j); i++) pool.push({ id: idOf(i, j & 255), host: '10.' + (j & 255) + '.0.1', port: 1 + (i % 65535), addedAt: j });
-  await s.savePool(pool);
+  // A lazy iterable: the store pulls records as it writes, so "mid" is printed after the first batch is on disk.
+  const pool = function* () {
+    for (let i = 0; i < poolSize(j); i++) {
+      if (i === 10_001) process.stdout.write('mid ' + j + '\\n');
+      yield { id: idOf(i, j & 255), host: '10.' + (j & 255) + '.0.1', port: 1 + (i % 65535), addedAt: j };
+    }
+  };
+  await s.savePool(pool());
   const contacts = [];
   for (let i = 0; i < contactSize(j); i++) contacts.push({ id: idOf(i, 1), host: '::1', port: 1000 + i, lastSeen: j });
   await s.saveContacts(contacts);
@@ -71,11 +79,15 @@ describe('LevelDB store under kill -9', () => {
     const random = new SeededRandom(0x5eed);
     let last = 0;
     const seenSaves = new Set<number>();
-    for (let round = 0; round < 5; round++) {
+    const kinds = new Set<string>();
+    for (let round = 0; round < 6; round++) {
       // Kill while save `last + k` is being written, or just after one finished.
-      const target = last + 1 + random.int(4);
-      const finished = random.int(2) === 1;
-      await runAndKill(dir, finished ? `saved ${target}` : `saving ${target}`);
+      const kind = (['saving', 'mid', 'saved'] as const)[random.int(3)] ?? 'saving';
+      let target = last + 1 + random.int(4);
+      if (kind === 'mid') while (target % 3 !== 0) target++; // only multi-batch saves print "mid"
+      const finished = kind === 'saved';
+      await runAndKill(dir, `${kind} ${target}`);
+      kinds.add(kind);
 
       const s = await openLevelStore(dir);
       expect(await s.getNodeId()).toEqual(id(7, 7));
@@ -106,6 +118,7 @@ describe('LevelDB store under kill -9', () => {
     }
     // The kills landed at different points: the store moved on between rounds.
     expect(seenSaves.size).toBeGreaterThan(1);
+    expect(kinds).toEqual(new Set(['saving', 'mid', 'saved']));
     rmSync(join(dir, '..'), { recursive: true, force: true });
   });
 });
