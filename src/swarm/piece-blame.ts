@@ -13,6 +13,9 @@ import type { PeerIdentity } from './ban-list.js';
 /** Failed pieces whose block records we keep for comparison; older ones are dropped. */
 export const MAX_FAILED_PIECES_TRACKED = 64;
 
+/** The blocks one attempt at a piece was made of, sealed when its last block arrived. */
+export type PieceAttempt = readonly BlockRecord[];
+
 interface BlockRecord {
   begin: number;
   length: number;
@@ -31,10 +34,16 @@ export class PieceBlame {
     blocks.set(begin, { begin, length: data.length, who, digest: sha1(data) });
   }
 
-  /** The piece failed: returns the distinct senders of its blocks and keeps their records for later. */
-  pieceFailed(index: number): PeerIdentity[] {
+  /** The piece's last block arrived: its records so far are one attempt, judged by its hash check. */
+  seal(index: number): PieceAttempt {
     const blocks = [...(this.current.get(index)?.values() ?? [])];
     this.current.delete(index);
+    return blocks;
+  }
+
+  /** The attempt failed: returns the distinct senders of its blocks and keeps their records for later. */
+  pieceFailed(index: number, attempt: PieceAttempt): PeerIdentity[] {
+    const blocks = attempt;
     const earlier = this.failed.get(index) ?? [];
     this.failed.delete(index);
     this.failed.set(index, [...earlier, ...blocks].slice(-1024));

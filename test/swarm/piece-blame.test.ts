@@ -11,7 +11,7 @@ describe('PieceBlame', () => {
     const blame = new PieceBlame();
     blame.record(3, 0, good(0), honest);
     blame.record(3, 4, bad, liar);
-    expect(blame.pieceFailed(3)).toEqual([honest, liar]);
+    expect(blame.pieceFailed(3, blame.seal(3))).toEqual([honest, liar]);
     expect(blame.hasFailed(3)).toBe(true);
     // second attempt from the honest peer alone verifies
     blame.record(3, 0, good(0), honest);
@@ -27,7 +27,7 @@ describe('PieceBlame', () => {
     expect(await blame.pieceVerified(1, async () => new Uint8Array(4))).toEqual([]);
     for (let i = 0; i < MAX_FAILED_PIECES_TRACKED + 10; i++) {
       blame.record(i, 0, bad, liar);
-      blame.pieceFailed(i);
+      blame.pieceFailed(i, blame.seal(i));
     }
     expect(blame.hasFailed(0)).toBe(false);
     expect(blame.hasFailed(MAX_FAILED_PIECES_TRACKED + 9)).toBe(true);

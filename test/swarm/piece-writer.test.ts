@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { createTorrentFromMemory } from '../../src/app/create.js';
+import { MemoryStorage } from '../../src/storage/memory-storage.js';
+import { StorageError } from '../../src/storage/piece-storage.js';
+import type { PeerIdentity } from '../../src/swarm/ban-list.js';
+import { PieceWriter } from '../../src/swarm/piece-writer.js';
+import { SeededRandom } from '../../src/util/random.js';
+
+const B = 16384;
+const honest: PeerIdentity = { host: '10.0.0.1', peerId: 'aa' };
+const liar: PeerIdentity = { host: '10.0.0.2', peerId: 'bb' };
+
+function setup() {
+  const data = new SeededRandom(1).bytes(2 * 2 * B);
+  const info = createTorrentFromMemory({}, { name: 'w.bin', data }, { pieceLength: 2 * B, creationDate: null }).metainfo;
+  const storage = new MemoryStorage({}, { layout: info });
+  const events: string[] = [];
+  const writer = new PieceWriter({ storage }, {
+    verified: (i) => events.push(`ok ${i}`),
+    failed: (i, senders) => events.push(`bad ${i} ${senders.map((s) => s.peerId).join(',')}`),
+    proven: (c) => events.push(`proven ${c.map((s) => s.peerId).join(',')}`),
+    fatal: (e) => events.push(`fatal ${(e as StorageError).code}`),
+  });
+  return { data, storage, writer, events };
+}
+
+describe('PieceWriter', () => {
+  it('verifies a piece only after its writes, reports failures with senders, and proves the liar later', async () => {
+    const { data, storage, writer, events } = setup();
+    writer.accept(0, 0, data.slice(0, B), honest, false);
+    writer.accept(0, B, data.slice(B, 2 * B), honest, true);
+    writer.accept(1, 0, data.slice(2 * B, 3 * B), honest, false);
+    writer.accept(1, B, new Uint8Array(B), liar, true);
+    await writer.drain();
+    expect(events).toEqual(['ok 0', 'bad 1 aa,bb']);
+    expect(storage.have(0)).toBe(true);
+    expect(storage.have(1)).toBe(false);
+  });
+
+  it('names the liar once the piece verifies from good data', async () => {
+    const { data, writer, events } = setup();
+    writer.accept(1, 0, data.slice(2 * B, 3 * B), honest, false);
+    writer.accept(1, B, new Uint8Array(B), liar, true);
+    writer.accept(1, 0, data.slice(2 * B, 3 * B), honest, false);
+    writer.accept(1, B, data.slice(3 * B), honest, true);
+    await writer.drain();
+    expect(events).toEqual(['bad 1 aa,bb', 'ok 1', 'proven bb']);
+  });
+
+  it('reports a storage failure once, as fatal', async () => {
+    const { storage, writer, events } = setup();
+    await storage.close();
+    writer.accept(0, 0, new Uint8Array(B), honest, false);
+    writer.accept(1, 0, new Uint8Array(B), honest, false);
+    await new Promise((r) => setImmediate(r));
+    expect(events).toEqual(['fatal storage_closed']);
+    expect(writer.failed).toBe(true);
+  });
+});
