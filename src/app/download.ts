@@ -133,11 +133,18 @@ export class SwarmRun implements SwarmHandle {
     }
     run = new SwarmRun(info, storage, params, listener.port, options);
     run.listener = listener;
+    // A signal during the resume check (which reads every byte already on disk) ends it at once.
+    const stop = (): void => void run?.session.close();
+    params.signal.addEventListener('abort', stop, { once: true });
     try {
+      if (params.signal.aborted) throw new Error('interrupted');
       await run.session.start();
     } catch (err) {
       await run.close();
+      if (params.signal.aborted) throw new SwarmAppError('interrupted', 'stopped while checking existing data', 'runtime', { cause: err });
       throw new SwarmAppError(errorCode(err) ?? 'storage_io', `checking existing data failed: ${errorMessage(err)}`, 'runtime', { cause: err });
+    } finally {
+      params.signal.removeEventListener('abort', stop);
     }
     return run;
   }
