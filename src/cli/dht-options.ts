@@ -1,5 +1,7 @@
 /** The DHT option group of CLI.md, shared by lookup, run, bootstrap, seed and download. */
+import { homedir } from 'node:os';
 import type { Argv } from 'yargs';
+import { defaultStateDir } from '../state/state-dir.js';
 import { parseHostPort, parseHostPortList, parsePort, parseSeconds, type HostPort } from './args.js';
 import { CliError, EXIT } from './exit-codes.js';
 import { DEFAULT_IP_RATE_LIMIT } from '../krpc/ip-limiter.js';
@@ -30,13 +32,15 @@ export interface ResolvedDhtArgs {
   dhtPort: number;
   bootstrap: HostPortName[] | undefined;
   allowLocal: boolean;
+  stateDir: string;
 }
 
 /** Checks the group and applies CLI.md's defaults (--dht-port defaults to --port where both exist). */
 export function resolveDhtArgs(args: DhtArgs): ResolvedDhtArgs {
   const dhtPort = args['dht-port'] !== undefined ? parsePort(args['dht-port'], '--dht-port') : args.port !== undefined ? parsePort(args.port, '--port') : 0;
   const bootstrap = args.bootstrap === undefined ? undefined : parseHostPortList(args.bootstrap, '--bootstrap');
-  return { bind: args.bind ?? '0.0.0.0', dhtPort, bootstrap, allowLocal: args['allow-local'] ?? false };
+  const stateDir = args['state-dir'] ?? defaultStateDir(process.env, homedir());
+  return { bind: args.bind ?? '0.0.0.0', dhtPort, bootstrap, allowLocal: args['allow-local'] ?? false, stateDir };
 }
 
 /** Options of long-running DHT services (run, bootstrap). */

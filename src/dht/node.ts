@@ -23,10 +23,17 @@ import {
 } from './constants.js';
 import { handleQuery, type HandlerContext } from './handlers.js';
 import { lookup, type ClosestNode, type LookupEvent, type LookupSeed, type LookupSummary } from './lookup.js';
-import { randomIdWithPrefix, randomNodeId, toNodeId, type NodeId } from './node-id.js';
+import { compareDistance, randomIdWithPrefix, randomNodeId, toNodeId, type NodeId } from './node-id.js';
 import { PeerStore, type PeerStoreOptions } from './peer-store.js';
 import { RoutingTable, type RoutingTableStats } from './routing-table.js';
 import { TokenManager } from './tokens.js';
+
+/** Saved contacts kept as seeds; about one full table's worth. */
+const MAX_HINTS = 512;
+/** Longest wait between re-bootstrap attempts while the table stays empty. */
+const MAX_REBOOTSTRAP_DELAY_MS = 5 * 60_000;
+/** Saved contacts pinged at once on restore. */
+const RESTORE_CONCURRENCY = 32;
 
 export interface DhtNodeDeps {
   clock: Clock;
@@ -97,6 +104,10 @@ export class DhtNode {
   private closed = false;
   /** BEP 42: our address as others report it, by votes. */
   private readonly ipVotes = new Map<string, number>();
+  /** Contacts known from saved state but not (yet) verified: extra lookup seeds while the table is thin. */
+  private hints: CompactNodeInfo[] = [];
+  private nextRebootstrapAt = 0;
+  private rebootstrapDelay = MAINTENANCE_INTERVAL_MS;
 
   constructor(deps: DhtNodeDeps, options: DhtNodeOptions = {}) {
     this.clock = deps.clock;
@@ -207,10 +218,45 @@ export class DhtNode {
   private acceptNode = (node: CompactNodeInfo): boolean =>
     node.port !== 0 && !bytesEqual(node.id, this.id) && isAcceptableAddress(node.host, this.allowLocal);
 
+  /**
+   * Lookup seeds: the table's closest nodes; while the table is thin, saved contacts closest to the target
+   * too, and the bootstrap nodes last (an unanswering seed costs a lookup only LOOKUP_SLOW_MS).
+   */
   private seedsFor(target: Uint8Array): LookupSeed[] {
     const seeds: LookupSeed[] = this.table.closest(target, this.k, this.clock.now());
-    if (seeds.length < this.k) for (const b of this.bootstrapNodes) seeds.push({ host: b.host, port: b.port });
+    if (seeds.length >= this.k) return seeds;
+    const hints = this.hints.slice().sort((a, b) => compareDistance(a.id, b.id, target));
+    for (const h of hints.slice(0, this.k)) seeds.push(h);
+    for (const b of this.bootstrapNodes) seeds.push({ host: b.host, port: b.port });
     return seeds;
+  }
+
+  /** Remembers saved contacts as lookup seeds (bounded); they enter the table only by answering. */
+  addHints(contacts: readonly CompactNodeInfo[]): void {
+    const usable = contacts.filter(this.acceptNode);
+    this.hints = [...usable, ...this.hints].slice(0, MAX_HINTS);
+  }
+
+  /**
+   * Pings saved contacts (RESTORE_CONCURRENCY at a time); those that answer enter the table. Resolves with
+   * how many answered. A restarted node is routable again after this, without the bootstrap routers.
+   */
+  async restore(contacts: readonly CompactNodeInfo[], signal?: AbortSignal): Promise<number> {
+    this.addHints(contacts);
+    const queue = contacts.filter(this.acceptNode).slice(0, MAX_HINTS);
+    let answered = 0;
+    const worker = async (): Promise<void> => {
+      for (let c = queue.shift(); c && !this.closed; c = queue.shift()) {
+        try {
+          await this.queryNode(c, { method: 'ping' }, signal);
+          answered++;
+        } catch {
+          // gone since the last run
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: RESTORE_CONCURRENCY }, worker));
+    return answered;
   }
 
   /** An iterative lookup toward `target`, as an async iterable of events. */
@@ -283,11 +329,16 @@ export class DhtNode {
     this.peers.expire(now);
     if (this.closed) return;
     if (this.table.goodCount(now) < MIN_HEALTHY_NODES) {
-      if (!this.bootstrapping && this.bootstrapNodes.length + this.table.size > 0) {
+      // Network loss or a failed join: try again, from saved contacts and the table first (seedsFor),
+      // backing off exponentially so a node cut off from the network does not hammer the routers.
+      if (!this.bootstrapping && now >= this.nextRebootstrapAt && this.bootstrapNodes.length + this.table.size + this.hints.length > 0) {
+        this.nextRebootstrapAt = now + this.rebootstrapDelay;
+        this.rebootstrapDelay = Math.min(this.rebootstrapDelay * 2, MAX_REBOOTSTRAP_DELAY_MS);
         this.bootstrap().catch((err: unknown) => this.log.debug('re-bootstrap failed', { err: String(err) }));
       }
       return;
     }
+    this.rebootstrapDelay = MAINTENANCE_INTERVAL_MS;
     const stale = this.table.stalestQuestionable(now);
     if (stale) this.queryNode(stale, { method: 'ping' }, undefined, stale.id).catch(() => undefined);
     if (!this.refreshing) {

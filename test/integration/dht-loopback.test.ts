@@ -3,6 +3,9 @@
  * found by another CLI lookup, from another address. Also the CLI's exit codes for bad input and for a
  * network that does not answer.
  */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningDht } from '../../src/app/dht.js';
 import { ProcessGroup, requireOurCommand } from '../support/processes.js';
@@ -57,7 +60,9 @@ describe('DHT on loopback UDP with the lookup CLI', () => {
     expect(err.code).toBe('magnet_invalid');
     expect((await bad.waitExit(10_000)).code).toBe(2);
 
-    const lonely = procs.cli('lonely', ['lookup', INFOHASH, '--bind', '127.0.0.62', '--allow-local', '--bootstrap', '127.0.0.63:9', '--json', '--timeout', '10']);
+    // Its own empty state: the lookups above saved contacts of this live network under the shared one.
+    const emptyState = mkdtempSync(join(tmpdir(), 'dht-node-lonely-'));
+    const lonely = procs.cli('lonely', ['lookup', INFOHASH, '--bind', '127.0.0.62', '--allow-local', '--bootstrap', '127.0.0.63:9', '--json', '--timeout', '10', '--state-dir', emptyState]);
     expect((await lonely.waitExit(20_000)).code).toBe(3);
   });
 });

@@ -53,6 +53,7 @@ export const lookupCommand: CommandModule<object, LookupArgs> = {
           port: dhtArgs.dhtPort,
           bootstrap: dhtArgs.bootstrap,
           allowLocal: dhtArgs.allowLocal,
+          state: { dir: dhtArgs.stateDir, role: 'lookup', optional: true },
           infoHash,
           timeoutMs,
           announce: args.announce ?? false,

@@ -8,6 +8,7 @@ import { resolveDhtArgs, withDhtOptions, withServiceOptions, resolveServiceArgs,
 import { runUntilSignal } from '../long-running.js';
 import { Output } from '../output.js';
 import { StatsReporter } from '../stats-line.js';
+import { describeState, stateSummary } from '../state-report.js';
 
 type RunArgs = DhtArgs & ServiceArgs;
 
@@ -21,14 +22,32 @@ export const runCommand: CommandModule<object, RunArgs> = {
     const dhtArgs = resolveDhtArgs(args);
     const service = resolveServiceArgs(args);
     const dht = await startDht(
-      { bind: dhtArgs.bind, port: dhtArgs.dhtPort, bootstrap: dhtArgs.bootstrap, allowLocal: dhtArgs.allowLocal, rpc: { ipRateLimit: service.ipRateLimit } },
+      {
+        bind: dhtArgs.bind,
+        port: dhtArgs.dhtPort,
+        bootstrap: dhtArgs.bootstrap,
+        allowLocal: dhtArgs.allowLocal,
+        rpc: { ipRateLimit: service.ipRateLimit },
+        state: { dir: dhtArgs.stateDir, role: 'run', optional: false },
+      },
       stderrLogger('warn'),
     );
     const { node, clock } = dht;
-    out.event('ready', { dhtPort: dht.transport.local.port, nodeId: toHex(node.id) }, `DHT node ${toHex(node.id)} on UDP ${dht.transport.local.host}:${dht.transport.local.port}`);
+    out.event(
+      'ready',
+      { dhtPort: dht.transport.local.port, nodeId: toHex(node.id), savedContacts: dht.savedContacts.length },
+      `DHT node ${toHex(node.id)} on UDP ${dht.transport.local.host}:${dht.transport.local.port}`,
+    );
+    if (dht.stateReport) out.event('state', stateSummary(dht.stateReport), describeState(dht.stateReport));
     node.start();
+    // A restart pings the contacts it saved and rejoins from those that answer (seedsFor falls back to
+    // the bootstrap list only while the table is thin).
     node
-      .bootstrap()
+      .restore(dht.savedContacts)
+      .then((answered) => {
+        if (dht.savedContacts.length > 0) out.event('restored', { saved: dht.savedContacts.length, answered }, `${answered} of ${dht.savedContacts.length} saved contacts answered`);
+        return node.bootstrap();
+      })
       .then((s) => out.event('bootstrapped', { nodes: node.table.size, queries: s.queries, ms: Math.round(s.ms) }, `joined: ${node.table.size} nodes in the table after ${s.queries} queries`))
       .catch((err: unknown) => out.warn(`bootstrap failed: ${errorMessage(err)}`));
     const reporter = new StatsReporter(clock);
