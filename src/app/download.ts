@@ -49,7 +49,16 @@ export interface SwarmParams {
   onEvent: EventSink;
   /** Aborted on SIGINT/SIGTERM: a last `stats` with final:true is emitted, then the run ends. */
   signal: AbortSignal;
+  /**
+   * Extension point for peer discovery (the DHT, trackers): each is started once the swarm listens and its
+   * data is checked, feeds addresses through `handle.addPeer`, and may return a cleanup that runs before
+   * the swarm closes.
+   */
+  peerSources?: readonly PeerSourceStarter[] | undefined;
 }
+
+/** Starts a peer source for a running swarm; see SwarmParams.peerSources. */
+export type PeerSourceStarter = (handle: SwarmHandle, signal: AbortSignal) => (() => Promise<void>) | undefined | void;
 
 export interface DownloadParams extends SwarmParams {
   /** Path of the .torrent file. */
@@ -67,7 +76,9 @@ export interface RunOutcome {
 /** A running swarm, for extensions that find peers (DHT, trackers). */
 export interface SwarmHandle {
   readonly session: TorrentSession;
+  readonly info: InfoDictionary;
   readonly tcpPort: number;
+  /** Queues a peer address (bounded, deduplicated, paced; banned addresses are refused). */
   addPeer(endpoint: PeerEndpoint): boolean;
 }
 
@@ -95,6 +106,7 @@ export class SwarmRun implements SwarmHandle {
   readonly startedAt: number;
   private listener: TcpListener | undefined;
   private fatal: Error | undefined;
+  private readonly cleanups: Array<() => Promise<void>> = [];
   /** Aborts the current one-second wait, so the loop re-checks its condition at once. */
   private waker = new AbortController();
 
@@ -165,6 +177,15 @@ export class SwarmRun implements SwarmHandle {
     return this.session.addPeer(endpoint);
   }
 
+  /** Starts the peer sources of SwarmParams.peerSources and the given --peer addresses. */
+  startPeers(): void {
+    for (const p of this.params.peers) this.addPeer(p);
+    for (const start of this.params.peerSources ?? []) {
+      const cleanup = start(this, this.params.signal);
+      if (typeof cleanup === 'function') this.cleanups.push(cleanup);
+    }
+  }
+
   /** Makes the loop check its stop condition now rather than at the next report. */
   wake(): void {
     this.waker.abort();
@@ -218,6 +239,7 @@ export class SwarmRun implements SwarmHandle {
   }
 
   async close(): Promise<void> {
+    for (const c of this.cleanups.splice(0)) await c().catch(() => undefined);
     await this.session.close();
     await this.listener?.close();
     await this.storage.close().catch(() => undefined);
@@ -246,7 +268,7 @@ export async function runDownload(params: DownloadParams): Promise<RunOutcome> {
     };
     run.session.on('complete', onComplete);
     if (run.session.isComplete()) onComplete();
-    for (const p of params.peers) run.addPeer(p);
+    run.startPeers();
     const deadline = params.timeoutMs === undefined ? Infinity : params.timeoutMs;
     let timedOut = false;
     const why = await run.loop(() => {
