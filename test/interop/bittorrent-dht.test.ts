@@ -18,6 +18,9 @@ const OURS_ANNOUNCE_HOST = '127.0.21.51';
 const IH_BY_BT = 'b7b7b7b7b7b7b7b7b7b7b7b7b7b7b7b7b7b7b7b7';
 const IH_BY_OURS = '0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a';
 const IH_NOBODY = 'ffffffffffffffffffffffffffffffffffffffff';
+const IH_BT_IMPLIED = 'b8b8b8b8b8b8b8b8b8b8b8b8b8b8b8b8b8b8b8b8';
+const IH_OURS_IMPLIED = '0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b';
+const OURS_IMPLIED_HOST = '127.0.21.53';
 const BT_ANNOUNCE_PORT = 6201;
 const OUR_ANNOUNCE_PORT = 7201;
 
@@ -68,5 +71,22 @@ describe('interop with bittorrent-dht', () => {
     const r = await ourLookup(group, { infohash: IH_NOBODY, bind: '127.0.21.52', bootstrap: [btFirst] });
     expect(r.peers).toEqual([]);
     expect(r.exitCode).toBe(0);
+  });
+
+  it('our lookup finds bittorrent-dht at its UDP port when it announces with implied_port (port 0)', async () => {
+    // BEP 5: with implied_port set, the announcing node's source port replaces the port argument.
+    bt.send(`announce ${IH_BT_IMPLIED} 0`);
+    await bt.waitFor((e) => e.event === 'announced' && e.infohash === IH_BT_IMPLIED, 30_000, 'announced');
+    const expected = { host: BT_BASE, port: btFirst.port };
+    const r = await ourLookupFinds(group, { infohash: IH_BT_IMPLIED, bind: '127.0.21.54', bootstrap: [btFirst] }, expected);
+    expect(r.peers).toContainEqual(expected);
+  });
+
+  it('bittorrent-dht finds our lookup --announce without --port at our UDP port (implied_port)', async () => {
+    const r = await ourLookup(group, { infohash: IH_OURS_IMPLIED, bind: OURS_IMPLIED_HOST, bootstrap: [btFirst], announce: true });
+    expect(r.exitCode).toBe(0);
+    expect(r.announced && num(r.announced, 'ok')).toBeGreaterThan(0);
+    const peer = await partnerFinds(bt, IH_OURS_IMPLIED, { host: OURS_IMPLIED_HOST, port: num(r.ready, 'dhtPort') });
+    expect(peer.port).toBe(r.ready.dhtPort);
   });
 });

@@ -3,8 +3,8 @@
  * in one mixed network on loopback: six libtorrent nodes and three of our `run` nodes. Proves that
  * libtorrent accepts our KRPC (find_node, get_peers, tokens, announce_peer, compact encodings) and that we
  * accept its replies, in both directions. libtorrent is the stricter partner: it verifies write tokens,
- * drops malformed messages silently, and announces with implied_port set (the peer's port is the UDP source
- * port), which our node must honour.
+ * drops malformed messages silently, and announces with implied_port set (here its UDP source port and its
+ * port argument are the same number, so bittorrent-dht.test.ts is where implied_port is really tested).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -57,7 +57,7 @@ describe('interop with libtorrent', () => {
     if (scratch) rmSync(scratch, { recursive: true, force: true });
   });
 
-  it('our lookup finds a peer that libtorrent announced (implied_port)', async () => {
+  it('our lookup finds a peer that libtorrent announced', async () => {
     const announcer = lt(1);
     announcer.proc.send(`announce ${IH_BY_LT}`);
     const announcing = await announcer.proc.waitFor((e) => e.event === 'announcing', 5_000, 'announcing');

@@ -34,7 +34,9 @@ export async function startOurNodes(group: ProcessGroup, prefix: string, count: 
   const procs: Array<[string, JsonLineProcess]> = [];
   for (let i = 1; i <= count; i++) {
     const host = `${prefix}${i}`;
+    // Each node its own state folder: `run` locks its state store, so two nodes cannot share one.
     const args = ['run', '--bind', host, '--dht-port', '0', '--allow-local', '--ip-rate-limit', '0', '--json'];
+    args.push('--state-dir', group.tempDir('interop-run-state-'));
     for (const b of bootstrap) args.push('--bootstrap', hostPort(b));
     procs.push([host, group.cli(`ours run ${host}`, args)]);
   }
@@ -60,12 +62,13 @@ export interface LookupResult {
 /** Runs our `lookup` once to completion (bounded) and returns its events. */
 export async function ourLookup(
   group: ProcessGroup,
-  opts: { infohash: string; bind: string; bootstrap: Endpoint[]; announcePort?: number },
+  opts: { infohash: string; bind: string; bootstrap: Endpoint[]; announce?: boolean; announcePort?: number },
 ): Promise<LookupResult> {
   const args = ['lookup', opts.infohash, '--bind', opts.bind, '--dht-port', '0', '--allow-local'];
-  args.push('--timeout', String(LOOKUP_TIMEOUT_S), '--json');
+  args.push('--timeout', String(LOOKUP_TIMEOUT_S), '--json', '--state-dir', group.tempDir('interop-lookup-state-'));
   for (const b of opts.bootstrap) args.push('--bootstrap', hostPort(b));
-  if (opts.announcePort !== undefined) args.push('--announce', '--port', String(opts.announcePort));
+  if (opts.announce === true || opts.announcePort !== undefined) args.push('--announce');
+  if (opts.announcePort !== undefined) args.push('--port', String(opts.announcePort));
   const p = group.cli(`ours lookup ${opts.bind}`, args);
   const ready = await p.ready();
   const done = await p.waitFor((e) => e.event === 'done', LOOKUP_TIMEOUT_S * 1000 + LOOKUP_EXIT_SLACK_MS, 'a done event');

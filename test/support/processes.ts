@@ -7,8 +7,9 @@
  * under src/ and not bound by the ambient-globals lint rule.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { networkInterfaces } from 'node:os';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { networkInterfaces, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -213,6 +214,14 @@ function fmtStatus(s: ExitStatus): string {
 /** Every process a test started, stopped together in afterAll/afterEach. */
 export class ProcessGroup {
   private readonly procs: JsonLineProcess[] = [];
+  private readonly dirs: string[] = [];
+
+  /** A fresh temporary folder, removed by stopAll (e.g. a `--state-dir` per CLI process). */
+  tempDir(prefix: string): string {
+    const dir = mkdtempSync(join(tmpdir(), prefix));
+    this.dirs.push(dir);
+    return dir;
+  }
 
   spawn(name: string, command: string, args: string[], env?: NodeJS.ProcessEnv): JsonLineProcess {
     const p = JsonLineProcess.spawn(name, command, args, env);
@@ -243,6 +252,8 @@ export class ProcessGroup {
   async stopAll(): Promise<void> {
     await Promise.all(this.procs.map((p) => p.stop()));
     this.procs.length = 0;
+    for (const dir of this.dirs) rmSync(dir, { recursive: true, force: true });
+    this.dirs.length = 0;
   }
 }
 
