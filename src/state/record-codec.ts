@@ -6,7 +6,7 @@
  */
 import { isIP } from 'node:net';
 import { DecodeError, DhtNodeError } from '../util/errors.js';
-import { fromHex, toHex } from '../util/bytes.js';
+import { toHex } from '../util/bytes.js';
 import type { ContactRecord, PeerRecord, PoolRecord } from './state-store.js';
 
 /** The schema this code writes. Bump it on any change of key or value layout (docs/state.md). */
@@ -105,14 +105,44 @@ function checkId(what: string, id: Uint8Array): void {
   }
 }
 
+/**
+ * Small fixed-size byte arrays are carved from shared slabs, as Node's Buffer pool does: one ArrayBuffer
+ * per record made saving or loading a million-entry pool spend most of its time in the garbage collector
+ * (see test/bench/state-pool.mjs). A slab is never rewritten, only replaced when full, so every view stays
+ * valid; all views of one slab belong to one save or one load, so none pins memory another would free.
+ */
+const SLAB_SIZE = 16 * 1024;
+
+class Slab {
+  private buf = new Uint8Array(SLAB_SIZE);
+  private used = 0;
+
+  take(n: number): Uint8Array {
+    if (this.used + n > SLAB_SIZE) {
+      this.buf = new Uint8Array(SLAB_SIZE);
+      this.used = 0;
+    }
+    const out = this.buf.subarray(this.used, this.used + n);
+    this.used += n;
+    return out;
+  }
+}
+
+const valueSlab = new Slab();
+const idSlab = new Slab();
+
 function encodeAddress(host: string, port: number, time: number): Uint8Array {
-  const out = new Uint8Array(ADDR_HEADER + host.length);
-  const view = new DataView(out.buffer);
+  const out = valueSlab.take(ADDR_HEADER + host.length);
+  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
   view.setFloat64(0, time);
   view.setUint16(8, port);
   for (let i = 0; i < host.length; i++) out[ADDR_HEADER + i] = host.charCodeAt(i);
   return out;
 }
+
+/** Value of each lowercase hex digit by char code, -1 for anything else (uppercase is not canonical). */
+const HEX_VALUE = new Int8Array(128).fill(-1);
+for (let i = 0; i < 16; i++) HEX_VALUE[i.toString(16).charCodeAt(0)] = i;
 
 function decodeAddress(value: Uint8Array): AddressFields {
   if (value.length < ADDR_HEADER + 2 || value.length > ADDR_HEADER + MAX_HOST_LENGTH) {
@@ -135,10 +165,17 @@ function decodeAddress(value: Uint8Array): AddressFields {
 
 /** The 40-char lowercase hex of a 20-byte id taken from a key, or a DecodeError. */
 function idFromKeyPart(part: string | undefined): Uint8Array {
-  if (part === undefined || part.length !== ID_LENGTH * 2 || !/^[0-9a-f]+$/.test(part)) {
+  if (part === undefined || part.length !== ID_LENGTH * 2) {
     throw new DecodeError('state_bad_key', 'key does not hold a 40-char lowercase hex id');
   }
-  return fromHex(part) as Uint8Array;
+  const out = idSlab.take(ID_LENGTH);
+  for (let i = 0; i < ID_LENGTH; i++) {
+    const hi = HEX_VALUE[part.charCodeAt(2 * i)] ?? -1;
+    const lo = HEX_VALUE[part.charCodeAt(2 * i + 1)] ?? -1;
+    if (hi < 0 || lo < 0) throw new DecodeError('state_bad_key', 'key does not hold a 40-char lowercase hex id');
+    out[i] = (hi << 4) | lo;
+  }
+  return out;
 }
 
 /** Splits `<ns>!<gen>!<rest>` into its parts after the generation. */
