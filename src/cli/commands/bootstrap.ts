@@ -9,6 +9,8 @@ import { resolveDhtArgs, resolveServiceArgs, withDhtOptions, withServiceOptions,
 import { CliError, EXIT } from '../exit-codes.js';
 import { runUntilSignal } from '../long-running.js';
 import { Output } from '../output.js';
+import { describeState, stateSummary } from '../state-report.js';
+import { stderrLogger } from '../../util/log.js';
 
 interface BootstrapArgs extends DhtArgs, ServiceArgs {
   'ping-delay'?: number;
@@ -52,19 +54,23 @@ export const bootstrapCommand: CommandModule<object, BootstrapArgs> = {
     const pingDelayMs = parseSeconds(args['ping-delay'] ?? 900, '--ping-delay');
     const poolSize = Number(args['pool-size'] ?? DEFAULT_POOL_SIZE);
     if (!Number.isInteger(poolSize) || poolSize < 1 || poolSize > 50_000_000) throw new CliError('bad_pool_size', '--pool-size must be 1..50000000', EXIT.usage);
-    const node = await startBootstrapNode(dhtArgs.bind, dhtArgs.dhtPort, {
+    const node = await startBootstrapNode({
+      bind: dhtArgs.bind,
+      port: dhtArgs.dhtPort,
+      stateDir: dhtArgs.stateDir,
       pingDelayMs,
       poolSize,
       allowLocal: dhtArgs.allowLocal,
       enforceBep42: args['enforce-bep42'] ?? false,
       rpc: { ipRateLimit: service.ipRateLimit },
-    });
+    }, stderrLogger('warn'));
     const { server, clock } = node;
     out.event(
       'ready',
       { dhtPort: node.transport.local.port, nodeId: toHex(server.id), pool: server.pool.size },
       `bootstrap node ${toHex(server.id)} on UDP ${node.transport.local.host}:${node.transport.local.port}, pool ${server.pool.size}/${poolSize}`,
     );
+    if (node.stateReport) out.event('state', stateSummary(node.stateReport), describeState(node.stateReport));
     await runUntilSignal({
       out,
       clock,
