@@ -13,8 +13,9 @@
  * 127.0.70.1 and measures one target at a time. Prints a markdown table on stdout, progress on stderr.
  * Every wait is bounded; every child is stopped at the end.
  */
-import { existsSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -117,6 +118,8 @@ async function main() {
   const wantOurs = args.only !== 'bittorrent-dht';
   if (wantOurs && !existsSync(CLI)) throw new Error(`${CLI} missing: run npm run build first`);
   const children = [];
+  // Our node's state goes to a throwaway folder, never the user's real $XDG_STATE_HOME.
+  const stateDir = mkdtempSync(join(tmpdir(), 'dht-bench-state-'));
   const log = (s) => process.stderr.write(`${s}\n`);
   try {
     log(`population: ${args.population} bittorrent-dht nodes on ${POPULATION_BASE}+`);
@@ -136,7 +139,7 @@ async function main() {
     if (wantOurs) {
       const ours = startChild('our run', process.execPath, [
         CLI, 'run', '--bind', OURS_TARGET, '--dht-port', '0', '--allow-local', '--ip-rate-limit', '0', '--json',
-        '--stats-interval', '1', ...seeds.flatMap((s) => ['--bootstrap', s]),
+        '--stats-interval', '1', '--state-dir', stateDir, ...seeds.flatMap((s) => ['--bootstrap', s]),
       ]);
       children.push(ours);
       const ready = await ours.waitFor((e) => e.event === 'ready', START_TIMEOUT_MS, 'ready');
@@ -192,6 +195,7 @@ async function main() {
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
     await Promise.all(children.map((c) => c.stop()));
+    rmSync(stateDir, { recursive: true, force: true });
   }
 }
 

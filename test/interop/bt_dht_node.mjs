@@ -107,6 +107,8 @@ async function main() {
     impl: 'bittorrent-dht',
     dhtPort: firstPort,
     nodeId: first.nodeId.toString('hex'),
+    // Read back from k-rpc (internal), so a test can check no public router is in it.
+    bootstrap: first._rpc.bootstrap.map((b) => `${b.host}:${b.port}`),
     nodes: nodes.map((n) => ({ host: n.host, port: n.port, nodeId: n.dht.nodeId.toString('hex') })),
   });
 

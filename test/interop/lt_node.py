@@ -166,8 +166,9 @@ def main():
         host, _, port = hp.rpartition(":")
         ses.add_dht_node((host, int(port)))
     port = ses.listen_port()
+    # bootstrapNodes is read back from the session, so a test can check the public default is gone.
     emit({"event": "ready", "impl": "libtorrent", "dhtPort": port, "tcpPort": port, "nodeId": node_id,
-          "version": lt.__version__})
+          "version": lt.__version__, "bootstrapNodes": ses.get_settings()["dht_bootstrap_nodes"]})
 
     scratch = tempfile.mkdtemp(prefix="lt_node_")
     seeding = {}  # torrent handle info-hash hex -> announced as seeding?
