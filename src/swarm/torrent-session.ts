@@ -228,6 +228,10 @@ export class TorrentSession extends EventEmitter<SessionEvents> {
       }
       this.closeIfBothSeeds(peer);
     });
+    // BEP 9: we have the info dictionary, so magnet-link peers can fetch it from us.
+    conn.on('metadata', (m) => {
+      if (m.type === 'request') conn.serveMetadata(this.info.infoBytes, m.piece);
+    });
     conn.on('unchoke', () => this.fill(peer));
     conn.on('slots', () => this.fill(peer));
     conn.on('choke', (dropped) => dropped.forEach((r) => this.picker.release(key, r)));
