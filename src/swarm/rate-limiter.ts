@@ -1,7 +1,9 @@
 /**
  * A token bucket on an injected Clock: `take(n)` resolves once `n` bytes may pass at `bytesPerSecond`.
  * One instance per direction is shared by every peer of a session (--upload-limit, --download-limit apply
- * to the total, loopback included, as CLI.md says).
+ * to the total, loopback included, as CLI.md says). Upload is paced where a block is about to be sent; the
+ * download side cannot stop a peer from sending, so it is paced where we ask: tokens are taken before each
+ * request goes out, which bounds what peers will send us to the same rate (plus what was in flight).
  *
  * The bucket may go into debt: a take larger than what is available is granted after the debt is repaid,
  * so callers are served in arrival order (each later caller sees a deeper debt and waits longer) and a
