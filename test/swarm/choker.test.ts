@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { CHOKE_INTERVAL_MS, chokeRound, INITIAL_CHOKER_STATE, OPTIMISTIC_INTERVAL_MS, SEED_SLOT_MS, type ChokerPeer } from '../../src/swarm/choker.js';
 import { SeededRandom } from '../../src/util/random.js';
 
@@ -113,5 +114,31 @@ describe('chokeRound', () => {
     const chosen = new Set<string>();
     for (let seed = 0; seed < 20; seed++) for (const k of chokeRound(peers, NOW, new SeededRandom(seed), INITIAL_CHOKER_STATE, { seeding: false }).regular) chosen.add(k);
     expect(chosen.size).toBe(8);
+  });
+
+  it('never unchokes more than slots + 1, nor an uninterested or unknown peer, over any sequence of rounds (property)', () => {
+    const peerArb = fc.record({
+      interested: fc.boolean(), downloadRate: fc.nat(1e6), uploadRate: fc.nat(1e6), snubbed: fc.boolean(), age: fc.nat(200_000),
+    });
+    fc.assert(
+      fc.property(fc.array(fc.array(peerArb, { maxLength: 12 }), { minLength: 1, maxLength: 15 }), fc.boolean(), fc.nat(), (rounds, seeding, seed) => {
+        const random = new SeededRandom(seed);
+        let state = INITIAL_CHOKER_STATE;
+        rounds.forEach((round, r) => {
+          const now = NOW + r * CHOKE_INTERVAL_MS;
+          const peers = round.map((p, i) => peer(`p${i}`, { ...p, connectedAt: now - p.age }));
+          const result = chokeRound(peers, now, random, state, { seeding });
+          expect(result.unchoke.size).toBeLessThanOrEqual(5);
+          for (const k of result.unchoke) {
+            const p = peers.find((x) => x.key === k);
+            expect(p?.interested).toBe(true);
+          }
+          for (const k of result.regular) expect(peers.find((x) => x.key === k)?.snubbed).toBe(false);
+          expect(result.state.regularSince.size).toBeLessThanOrEqual(peers.length);
+          state = result.state;
+        });
+      }),
+      { seed: 4242, numRuns: 300 },
+    );
   });
 });
