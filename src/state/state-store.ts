@@ -86,7 +86,8 @@ export interface PeerLoadResult extends LoadResult<PeerRecord> {
  * never a mix. Saving an invalid record (wrong id length, bad port or host, non-finite time) throws a
  * DhtNodeError with code 'state_invalid_record' and writes nothing. Records with the same key (same id; for
  * peers the same infohash, host and port) collapse to the last one given. Loads return records in key
- * order (hex of the id or infohash).
+ * order (hex of the id or infohash). Loaded ids are 20-byte views into small shared slabs (16 KiB, one
+ * per ~800 ids of the same load): read them by index or copy them, never hand their `.buffer` on.
  */
 export interface StateStore {
   getNodeId(): Promise<Uint8Array | undefined>;
