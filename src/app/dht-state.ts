@@ -66,6 +66,7 @@ export async function attachDhtState(node: DhtNode, store: StateStore, clock: Cl
   if (loaded.skipped > 0) log.warn(`skipped ${loaded.skipped} unreadable saved peers`);
 
   const flush = async (): Promise<void> => {
+    await store.setNodeId(node.id); // BEP 42 may have given us a new one
     const mono = clock.now();
     const wallNow = wallClockMs();
     const contacts = node.table

@@ -15,6 +15,7 @@ import type { RoutingTable } from './routing-table.js';
 import type { TokenManager } from './tokens.js';
 
 export interface HandlerContext {
+  /** Mutable: BEP 42 may give us a new id and table at run time. */
   localId: NodeId;
   table: RoutingTable;
   tokens: TokenManager;

@@ -25,7 +25,8 @@ import { handleQuery, type HandlerContext } from './handlers.js';
 import { lookup, type ClosestNode, type LookupEvent, type LookupSeed, type LookupSummary } from './lookup.js';
 import { compareDistance, randomIdWithPrefix, randomNodeId, toNodeId, type NodeId } from './node-id.js';
 import { PeerStore, type PeerStoreOptions } from './peer-store.js';
-import { RoutingTable, type RoutingTableStats } from './routing-table.js';
+import { RoutingTable, type Bep42Policy, type RoutingTableStats } from './routing-table.js';
+import { idForAddress, isValidIdForAddress } from './bep42.js';
 import { TokenManager } from './tokens.js';
 
 /** Saved contacts kept as seeds; about one full table's worth. */
@@ -53,6 +54,13 @@ export interface DhtNodeOptions {
   alpha?: number;
   /** BEP 43: do not ask others to add us to their tables (short-lived clients such as `lookup`). */
   readOnly?: boolean;
+  /** BEP 42 policy for other nodes' ids in our table. */
+  bep42?: Bep42Policy;
+  /**
+   * BEP 42 for our own id: once responders agree on our external IP and our id does not match it, take a
+   * matching id (the table is rebuilt around it). Off for a node whose id must stay fixed.
+   */
+  deriveIdFromIp?: boolean;
   rpc?: RpcOptions;
   peerStore?: PeerStoreOptions;
 }
@@ -80,8 +88,8 @@ export interface DhtNodeStats {
 }
 
 export class DhtNode {
-  readonly id: NodeId;
-  readonly table: RoutingTable;
+  private currentId: NodeId;
+  private currentTable: RoutingTable;
   readonly peers: PeerStore;
   readonly rpc: Rpc;
   private readonly clock: Clock;
@@ -92,6 +100,8 @@ export class DhtNode {
   private readonly k: number;
   private readonly alpha: number;
   private readonly readOnly: boolean;
+  private readonly bep42: Bep42Policy;
+  private readonly deriveIdFromIp: boolean;
   private bootstrapNodes: PeerAddress[];
   private readonly handlerCtx: HandlerContext;
   private readonly queriesReceived: Record<string, number> = {};
@@ -113,14 +123,16 @@ export class DhtNode {
     this.clock = deps.clock;
     this.random = deps.random;
     this.log = deps.log ?? silentLogger;
-    this.id = options.id ?? randomNodeId(deps.random);
+    this.currentId = options.id ?? randomNodeId(deps.random);
     this.allowLocal = options.allowLocal ?? false;
     this.k = options.k ?? K;
     this.alpha = options.alpha ?? DEFAULT_ALPHA;
     this.readOnly = options.readOnly ?? false;
     this.bootstrapNodes = [...(options.bootstrap ?? [])];
     const now = this.clock.now();
-    this.table = new RoutingTable({ localId: this.id, k: this.k, allowLocal: this.allowLocal }, now);
+    this.bep42 = options.bep42 ?? 'off';
+    this.deriveIdFromIp = options.deriveIdFromIp ?? false;
+    this.currentTable = new RoutingTable({ localId: this.id, k: this.k, allowLocal: this.allowLocal, bep42: this.bep42 }, now);
     this.peers = new PeerStore(options.peerStore);
     this.tokens = new TokenManager(deps.random, now);
     this.rpc = new Rpc(
@@ -144,6 +156,33 @@ export class DhtNode {
       if (!query.readOnly) this.noteQuerier(query.id, from, now);
       return handleQuery(this.handlerCtx, query, from, now);
     });
+  }
+
+  get id(): NodeId {
+    return this.currentId;
+  }
+
+  get table(): RoutingTable {
+    return this.currentTable;
+  }
+
+  /**
+   * Takes a new id and rebuilds the routing table around it: contacts are re-added in order of last
+   * response (k-bucket decides anew which fit). Stored peers and tokens are unaffected.
+   */
+  adoptId(id: NodeId): void {
+    const now = this.clock.now();
+    const old = this.currentTable.all().sort((a, b) => b.lastResponse - a.lastResponse);
+    this.currentId = id;
+    this.currentTable = new RoutingTable({ localId: id, k: this.k, allowLocal: this.allowLocal, bep42: this.bep42 }, now);
+    for (const c of old) {
+      if (this.currentTable.heardFrom(c.id, c, c.lastResponse || now).status === 'added') {
+        const added = this.currentTable.get(c.id);
+        if (added) added.lastQuery = c.lastQuery;
+      }
+    }
+    this.handlerCtx.localId = id;
+    this.handlerCtx.table = this.currentTable;
   }
 
   /** Replaces the bootstrap list (e.g. after resolving host names). */
@@ -205,6 +244,16 @@ export class DhtNode {
     const votes = (this.ipVotes.get(ip.host) ?? 0) + 1;
     if (this.ipVotes.size > 64) this.ipVotes.clear();
     this.ipVotes.set(ip.host, votes);
+    if (this.deriveIdFromIp) {
+      const external = this.externalIp();
+      if (external !== undefined && !isValidIdForAddress(this.id, external)) {
+        const id = idForAddress(external, this.random);
+        if (id) {
+          this.log.info('taking a BEP 42 id for our external address', { ip: external });
+          this.adoptId(id);
+        }
+      }
+    }
   }
 
   /** Our external IP as most responders report it (BEP 42), once at least two agree. */

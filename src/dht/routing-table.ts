@@ -15,6 +15,7 @@ import type { PeerAddress } from '../codec/compact.js';
 import { bytesEqual, toHex } from '../util/bytes.js';
 import { BUCKET_REFRESH_MS, GOOD_NODE_MS, K, MAX_NODE_FAILURES } from './constants.js';
 import { commonPrefixLength, compareDistance, ID_BITS, type NodeId } from './node-id.js';
+import { isValidIdForAddress } from './bep42.js';
 
 export interface Contact extends PeerAddress {
   id: NodeId;
@@ -30,9 +31,11 @@ export interface Contact extends PeerAddress {
 
 export type NodeState = 'good' | 'questionable' | 'bad';
 
+type RejectReason = 'self' | 'address' | 'ip_taken' | 'id_moved' | 'bep42';
+
 export type AddResult =
   | { status: 'added' | 'updated' }
-  | { status: 'rejected'; reason: 'self' | 'address' | 'ip_taken' | 'id_moved' }
+  | { status: 'rejected'; reason: RejectReason }
   /** Bucket full: ping `ping` (questionable); the newcomer replaces it if that fails. */
   | { status: 'pending'; ping: Contact }
   | { status: 'dropped' };
@@ -44,7 +47,14 @@ export interface RoutingTableOptions {
   allowLocal?: boolean;
   /** At most one entry per IP address (default true: one host cannot fill our table). */
   onePerIp?: boolean;
+  /**
+   * BEP 42 for others' ids: 'off'; 'prefer' (a full bucket gives a node with an invalid id up for a
+   * newcomer with a valid one); 'require' (invalid ids never enter). Local addresses are always exempt.
+   */
+  bep42?: Bep42Policy;
 }
+
+export type Bep42Policy = 'off' | 'prefer' | 'require';
 
 export interface RoutingTableStats {
   /** Contacts refused, by reason. */
@@ -61,6 +71,7 @@ export class RoutingTable {
   private readonly buckets: KBucket<Contact>;
   private readonly allowLocal: boolean;
   private readonly onePerIp: boolean;
+  private readonly bep42: Bep42Policy;
   /** IP -> id of the entry holding it. */
   private readonly byIp = new Map<string, NodeId>();
   /** Pinged questionable node (id hex) -> the newcomer waiting for its place. */
@@ -74,6 +85,7 @@ export class RoutingTable {
     this.k = options.k ?? K;
     this.allowLocal = options.allowLocal ?? false;
     this.onePerIp = options.onePerIp ?? true;
+    this.bep42 = options.bep42 ?? 'off';
     this.buckets = new KBucket<Contact>({
       localNodeId: this.localId,
       numberOfNodesPerKBucket: this.k,
@@ -101,7 +113,7 @@ export class RoutingTable {
     return this.buckets.get(id);
   }
 
-  private reject(reason: 'self' | 'address' | 'ip_taken' | 'id_moved'): AddResult {
+  private reject(reason: RejectReason): AddResult {
     this.stats.rejected[reason] = (this.stats.rejected[reason] ?? 0) + 1;
     return { status: 'rejected', reason };
   }
@@ -121,6 +133,7 @@ export class RoutingTable {
   heardFrom(id: NodeId, address: PeerAddress, now: number): AddResult {
     if (bytesEqual(id, this.localId)) return this.reject('self');
     if (address.port === 0 || !isAcceptableAddress(address.host, this.allowLocal)) return this.reject('address');
+    if (this.bep42 === 'require' && !isValidIdForAddress(id, address.host)) return this.reject('bep42');
     this.lastActivity[commonPrefixLength(id, this.localId)] = now;
     const existing = this.buckets.get(id);
     if (existing) {
@@ -155,7 +168,9 @@ export class RoutingTable {
       this.byIp.set(contact.host, contact.id);
       return { status: 'added' };
     }
-    const bad = full.old.find((c) => this.state(c, now) === 'bad');
+    const bad =
+      full.old.find((c) => this.state(c, now) === 'bad') ??
+      (this.bep42 === 'prefer' && isValidIdForAddress(contact.id, contact.host) ? full.old.find((c) => !isValidIdForAddress(c.id, c.host)) : undefined);
     if (bad) {
       this.stats.evictedBad++;
       this.remove(bad);

@@ -8,15 +8,22 @@ import { resolveDhtArgs, withDhtOptions, withServiceOptions, resolveServiceArgs,
 import { runUntilSignal } from '../long-running.js';
 import { Output } from '../output.js';
 import { StatsReporter } from '../stats-line.js';
+import type { Bep42Policy } from '../../dht/routing-table.js';
 import { describeState, stateSummary } from '../state-report.js';
 
-type RunArgs = DhtArgs & ServiceArgs;
+type RunArgs = DhtArgs & ServiceArgs & { bep42?: string };
 
 export const runCommand: CommandModule<object, RunArgs> = {
   command: 'run',
   describe: 'join the DHT as a long-lived participant',
   builder: (y: Argv) =>
-    withServiceOptions(withDhtOptions(y)).option('port', { type: 'number', describe: 'alias for --dht-port (the UDP port)' }) as unknown as Argv<RunArgs>,
+    withServiceOptions(withDhtOptions(y))
+      .option('port', { type: 'number', describe: 'alias for --dht-port (the UDP port)' })
+      .option('bep42', {
+        choices: ['off', 'prefer', 'require'],
+        default: 'off',
+        describe: "BEP 42 for others' ids: prefer nodes whose id matches their IP when a bucket is full, or require it",
+      }) as unknown as Argv<RunArgs>,
   handler: async (args) => {
     const out = new Output(args.json ?? false);
     const dhtArgs = resolveDhtArgs(args);
@@ -28,6 +35,9 @@ export const runCommand: CommandModule<object, RunArgs> = {
         bootstrap: dhtArgs.bootstrap,
         allowLocal: dhtArgs.allowLocal,
         rpc: { ipRateLimit: service.ipRateLimit },
+        bep42: (args.bep42 ?? 'off') as Bep42Policy,
+        // BEP 42: once others tell us our external IP, our id is made to match it.
+        deriveIdFromIp: true,
         state: { dir: dhtArgs.stateDir, role: 'run', optional: false },
       },
       stderrLogger('warn'),
