@@ -6,6 +6,7 @@
  */
 import { constants } from 'node:fs';
 import { access, mkdir, rename, stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { Level } from 'level';
 import { DhtNodeError, errorCode, errorMessage } from '../util/errors.js';
 import { silentLogger, type Logger } from '../util/log.js';
@@ -143,6 +144,34 @@ async function moveAside(dir: string): Promise<string> {
   throw new DhtNodeError('state_unreadable', `state store ${dir} is corrupt and ${MAX_CORRUPT_COPIES} corrupt copies already exist beside it`);
 }
 
+/**
+ * `mkdir -p` one level at a time. Node 20's `mkdir(dir, { recursive: true })` never settles for some
+ * impossible paths (under /proc it loops on ENOENT), which would hang the CLI instead of failing it.
+ */
+async function makeDirs(dir: string): Promise<void> {
+  const missing: string[] = [];
+  let at = resolve(dir);
+  for (;;) {
+    const st = await stat(at).catch((err: unknown) => {
+      if (errorCode(err) === 'ENOENT') return undefined;
+      throw err;
+    });
+    if (st !== undefined) {
+      if (!st.isDirectory()) throw new DhtNodeError('state_unreadable', `${at} is not a directory`);
+      break;
+    }
+    const parent = dirname(at);
+    if (parent === at) break;
+    missing.push(at);
+    at = parent;
+  }
+  for (const d of missing.reverse()) {
+    await mkdir(d).catch((err: unknown) => {
+      if (errorCode(err) !== 'EEXIST') throw err;
+    });
+  }
+}
+
 /** True when the directory itself can be listed and written: then an I/O error opening it lies inside. */
 async function dirIsUsable(dir: string): Promise<boolean> {
   return access(dir, constants.R_OK | constants.W_OK | constants.X_OK).then(
@@ -158,7 +187,7 @@ async function dirIsUsable(dir: string): Promise<boolean> {
  */
 async function openDb(dir: string): Promise<Db | 'damaged'> {
   try {
-    await mkdir(dir, { recursive: true });
+    await makeDirs(dir);
   } catch (err) {
     throw new DhtNodeError('state_unreadable', `cannot create state directory ${dir}: ${errorMessage(err)}`, { cause: err });
   }

@@ -85,6 +85,14 @@ describe('state directories', () => {
     expect(err.message).toContain(dir);
     expect(err.message).not.toContain('\n');
   });
+
+  it('fails (rather than hangs) on a path Node 20 recursive mkdir loops on', async () => {
+    // Under /proc, mkdir answers ENOENT forever; `mkdir -p` via fs.mkdir({ recursive }) never settles.
+    const dir = '/proc/dht-node-no-such-dir/db';
+    const err = await failure(openLevelStore(dir));
+    expect(err.code).toBe('state_unreadable');
+    expect(err.message).toContain(dir);
+  });
 });
 
 describe('locking', () => {
