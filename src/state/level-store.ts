@@ -181,11 +181,11 @@ async function dirIsUsable(dir: string): Promise<boolean> {
 }
 
 /**
- * Opens LevelDB, mapping its failures to typed errors. Returns 'damaged' when LevelDB reports corruption,
+ * Opens LevelDB, mapping its failures to typed errors. Returns `{ damaged: reason }` when LevelDB reports corruption,
  * or an I/O error inside a directory we can read and write (a garbled CURRENT names a missing manifest, a
  * truncated table fails to read): both mean the files are broken, not that we lack access.
  */
-async function openDb(dir: string): Promise<Db | 'damaged'> {
+async function openDb(dir: string): Promise<Db | { damaged: string }> {
   try {
     await makeDirs(dir);
   } catch (err) {
@@ -200,7 +200,9 @@ async function openDb(dir: string): Promise<Db | 'damaged'> {
     if (code === 'LEVEL_LOCKED') {
       throw new DhtNodeError('state_locked', `state store ${dir} is locked: another dht-node process is using it`, { cause: err });
     }
-    if (code === 'LEVEL_CORRUPTION' || (code === 'LEVEL_IO_ERROR' && (await dirIsUsable(dir)))) return 'damaged';
+    if (code === 'LEVEL_CORRUPTION' || (code === 'LEVEL_IO_ERROR' && (await dirIsUsable(dir)))) {
+      return { damaged: causeMessage(err) };
+    }
     throw new DhtNodeError('state_unreadable', `cannot open state store ${dir}: ${causeMessage(err)}`, { cause: err });
   }
 }
@@ -245,10 +247,12 @@ export async function openLevelStore(dir: string, deps: LevelStoreDeps = {}, opt
   const log = deps.log ?? silentLogger;
   let movedTo: string | undefined;
   let nodeId: Uint8Array | undefined;
-  let reason = 'LevelDB refused to open it';
+  let reason = 'unknown';
   for (let attempt = 0; attempt < 2; attempt++) {
     const db = await openDb(dir);
-    if (db !== 'damaged') {
+    if ('damaged' in db) {
+      reason = db.damaged;
+    } else {
       const store = new KvStateStore({ backend: new LevelKv(db, dir), log }, { label: dir, movedCorruptTo: movedTo });
       try {
         if (options.verify !== false) await verifyAll(db);
