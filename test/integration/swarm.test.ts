@@ -75,7 +75,8 @@ describe('loopback swarm', () => {
     // time needs leechers to trade.
     const seeder = await startNode(info, 1, data, { uploadLimit: 256 * 1024 });
     const leechers: Node[] = [];
-    for (let i = 0; i < 8; i++) leechers.push(await startNode(info, 100 + i, undefined));
+    // Leechers are limited too, so no single fast one relays for all and every one has something to trade.
+    for (let i = 0; i < 8; i++) leechers.push(await startNode(info, 100 + i, undefined, { uploadLimit: 256 * 1024 }));
     for (const l of leechers) {
       l.session.addPeer({ host: '127.0.0.1', port: seeder.port });
       for (const other of leechers) if (other !== l) l.session.addPeer({ host: '127.0.0.1', port: other.port });
