@@ -32,13 +32,17 @@ export async function readDefaultBootstrapList(): Promise<HostPortName[]> {
   return parseBootstrapList(await readFile(DEFAULT_BOOTSTRAP_FILE, 'utf8'));
 }
 
-/** Resolves names to IPv4 addresses (our socket's family); unresolvable ones are reported and left out. */
-export async function resolveBootstrap(list: readonly HostPortName[], onSkip: (host: string, err: unknown) => void): Promise<PeerAddress[]> {
+/**
+ * Resolves names to addresses of one family (the socket's); literals of the other family are left out, and
+ * so are names that do not resolve (reported through `onSkip`).
+ */
+export async function resolveBootstrap(list: readonly HostPortName[], family: 4 | 6, onSkip: (host: string, err: unknown) => void): Promise<PeerAddress[]> {
   const resolved = await Promise.all(
     list.map(async (e) => {
-      if (isIP(e.host)) return { host: e.host, port: e.port };
+      const literal = isIP(e.host);
+      if (literal !== 0) return literal === family ? { host: e.host, port: e.port } : undefined;
       try {
-        const { address } = await dnsLookup(e.host, { family: 4 });
+        const { address } = await dnsLookup(e.host, { family });
         return { host: address, port: e.port };
       } catch (err) {
         onSkip(e.host, err);

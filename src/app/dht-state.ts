@@ -56,8 +56,9 @@ export interface DhtPersistence {
   close(): Promise<void>;
 }
 
-/** Loads saved peers into the node and starts periodic saves. */
-export async function attachDhtState(node: DhtNode, store: StateStore, clock: Clock, log: Logger): Promise<DhtPersistence> {
+/** Loads saved peers into the nodes' shared peer store and starts periodic saves of every node's table. */
+export async function attachDhtState(nodes: readonly DhtNode[], store: StateStore, clock: Clock, log: Logger): Promise<DhtPersistence> {
+  const node = nodes[0] as DhtNode;
   await store.setNodeId(node.id);
   const loaded = await store.loadPeers(wallClockMs());
   const now = clock.now();
@@ -69,9 +70,8 @@ export async function attachDhtState(node: DhtNode, store: StateStore, clock: Cl
     await store.setNodeId(node.id); // BEP 42 may have given us a new one
     const mono = clock.now();
     const wallNow = wallClockMs();
-    const contacts = node.table
-      .all()
-      .filter((c) => node.table.state(c, mono) !== 'bad')
+    const contacts = nodes
+      .flatMap((n) => n.table.all().filter((c) => n.table.state(c, mono) !== 'bad'))
       .map((c) => ({ id: c.id, host: c.host, port: c.port, lastSeen: wallNow - (mono - Math.max(c.lastResponse, c.lastQuery)) }));
     await store.saveContacts(contacts);
     const peers = [...node.peers.entries(mono)].map(({ infoHash, peer }) => ({ infoHash, host: peer.host, port: peer.port, expiresAt: wallNow + (peer.expiresAt - mono) }));

@@ -16,6 +16,8 @@ import type { StateReport } from '../state/state-store.js';
 export interface StartDhtOptions extends Omit<DhtNodeOptions, 'bootstrap'> {
   /** Local address for the UDP socket. */
   bind: string;
+  /** BEP 32: local IPv6 address for a second socket (`::` for all); undefined for none. */
+  bind6?: string | undefined;
   /** UDP port; 0 picks a free one. */
   port: number;
   /** Bootstrap hosts; undefined means the default list in bootstrap/nodes.txt. */
@@ -25,8 +27,14 @@ export interface StartDhtOptions extends Omit<DhtNodeOptions, 'bootstrap'> {
 }
 
 export interface RunningDht {
+  /** The IPv4 node. */
   node: DhtNode;
+  /** The IPv6 node (BEP 32), when an IPv6 socket could be opened. */
+  node6: DhtNode | undefined;
+  /** Every node, IPv4 first: lookups and announces go through all of them. */
+  nodes: DhtNode[];
   transport: UdpTransport;
+  transport6: UdpTransport | undefined;
   clock: Clock;
   random: Random;
   bootstrap: PeerAddress[];
@@ -38,35 +46,65 @@ export interface RunningDht {
   close(): Promise<void>;
 }
 
+/** Binds a UDP socket, turning the usual failures into one clear line. */
+async function bindUdp(host: string, port: number): Promise<UdpTransport> {
+  try {
+    return await UdpTransport.bind(host, port);
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    const why = code === 'EADDRINUSE' ? 'is in use (pick another with --dht-port)' : code === 'EADDRNOTAVAIL' ? 'is not an address of this machine' : errorMessage(err);
+    throw new DhtNodeError('dht_bind', `cannot open UDP ${host}:${port}: ${why}`, { cause: err });
+  }
+}
+
 export async function startDht(options: StartDhtOptions, log: Logger = silentLogger): Promise<RunningDht> {
   const clock = new SystemClock();
   const random = new SystemRandom();
   const list = options.bootstrap ?? (await readDefaultBootstrapList());
-  const bootstrap = await resolveBootstrap(list, (host, err) => log.warn(`bootstrap host ${host} did not resolve`, { err: errorMessage(err) }));
-  let transport: UdpTransport;
-  try {
-    transport = await UdpTransport.bind(options.bind, options.port);
-  } catch (err) {
-    const code = (err as { code?: string }).code;
-    const why = code === 'EADDRINUSE' ? 'is in use (pick another with --dht-port)' : code === 'EADDRNOTAVAIL' ? 'is not an address of this machine' : errorMessage(err);
-    throw new DhtNodeError('dht_bind', `cannot open UDP ${options.bind}:${options.port}: ${why}`, { cause: err });
+  const skip = (host: string, err: unknown): void => log.debug(`bootstrap host ${host} did not resolve`, { err: errorMessage(err) });
+  const bootstrap = await resolveBootstrap(list, 4, skip);
+  if (bootstrap.length === 0 && list.length > 0) log.warn('no bootstrap host resolved to an IPv4 address');
+  const transport = await bindUdp(options.bind, options.port);
+  // BEP 32: a second socket for IPv6, on the same port where possible. Where the machine has no IPv6
+  // (the bind fails), the node simply runs on IPv4 alone.
+  let transport6: UdpTransport | undefined;
+  if (options.bind6 !== undefined) {
+    transport6 = await UdpTransport.bind(options.bind6, transport.local.port)
+      .catch(() => UdpTransport.bind(options.bind6 as string, 0))
+      .catch((err: unknown) => {
+        log.debug('no IPv6 DHT socket', { err: errorMessage(err) });
+        return undefined;
+      });
   }
   let loaded;
   try {
     loaded = options.state ? await loadDhtState(options.state.dir, options.state.role, log, options.state.optional) : undefined;
   } catch (err) {
     await transport.close();
+    await transport6?.close();
     throw err;
   }
-  const { bind: _bind, port: _port, state: _state, ...nodeOptions } = options;
+  const { bind: _bind, bind6: _bind6, port: _port, state: _state, ...nodeOptions } = options;
   const id = options.id ?? loaded?.nodeId;
   const node = new DhtNode({ clock, random, transport, log }, { ...nodeOptions, ...(id ? { id } : {}), bootstrap });
+  let node6: DhtNode | undefined;
+  if (transport6) {
+    const bootstrap6 = await resolveBootstrap(list, 6, skip);
+    // Same id, one peer store and one token secret for both families (BEP 32).
+    node6 = new DhtNode({ clock, random, transport: transport6, log, peerStore: node.peers, tokens: node.tokenManager }, { ...nodeOptions, id: node.id, bootstrap: bootstrap6 });
+    node.setSibling(node6);
+    node6.setSibling(node);
+  }
+  const nodes = node6 ? [node, node6] : [node];
   const savedContacts = loaded?.contacts ?? [];
-  node.addHints(savedContacts);
-  const persistence = loaded ? await attachDhtState(node, loaded.store, clock, log) : undefined;
+  for (const n of nodes) n.addHints(savedContacts);
+  const persistence = loaded ? await attachDhtState(nodes, loaded.store, clock, log) : undefined;
   return {
     node,
+    node6,
+    nodes,
     transport,
+    transport6,
     clock,
     random,
     bootstrap,
@@ -74,11 +112,12 @@ export async function startDht(options: StartDhtOptions, log: Logger = silentLog
     persistence,
     stateReport: loaded?.store.loadReport(),
     async close() {
-      node.close();
+      for (const n of nodes) n.close();
       try {
         await persistence?.close();
       } finally {
         await transport.close();
+        await transport6?.close();
       }
     },
   };

@@ -23,27 +23,57 @@ export type LookupAppEvent =
   | { type: 'announced'; ok: number; failed: number };
 
 export interface LookupAppResult {
-  summary: LookupSummary;
-  /** Every query our node sent (lookup and announce). */
+  /** Distinct peers found over every address family. */
+  peers: number;
+  /** Nodes that answered, over every family. */
+  responses: number;
+  /** 'complete' when any family's lookup completed, else why it ended. */
+  outcome: LookupSummary['outcome'];
+  /** Every query our nodes sent (lookup and announce). */
   queriesSent: number;
 }
 
+/** One lookup per address family (BEP 32), run side by side; peers are reported once each. */
 export async function runLookupApp(options: LookupAppOptions, onEvent: (e: LookupAppEvent) => void, log: Logger): Promise<LookupAppResult> {
   const dht = await startDht({ ...options, readOnly: true }, log);
   try {
     onEvent({ type: 'ready', dhtPort: dht.transport.local.port, nodeId: dht.node.id });
-    let summary: LookupSummary | undefined;
     const request = { getPeers: true, timeoutMs: options.timeoutMs, ...(options.signal ? { signal: options.signal } : {}) };
-    for await (const e of dht.node.lookup(options.infoHash, request)) {
-      if (e.type === 'peer') onEvent({ type: 'peer', peer: e.peer });
-      if (e.type === 'done') summary = e.summary;
+    const seen = new Set<string>();
+    const summaries = await Promise.all(
+      dht.nodes.map(async (node) => {
+        let summary: LookupSummary | undefined;
+        for await (const e of node.lookup(options.infoHash, request)) {
+          if (e.type === 'peer') {
+            const key = `${e.peer.host}/${e.peer.port}`;
+            if (!seen.has(key)) {
+              seen.add(key);
+              onEvent({ type: 'peer', peer: e.peer });
+            }
+          }
+          if (e.type === 'done') summary = e.summary;
+        }
+        return { node, summary: summary as LookupSummary };
+      }),
+    );
+    if (options.announce) {
+      let ok = 0;
+      let failed = 0;
+      for (const { node, summary } of summaries) {
+        if (summary.closest.length === 0) continue;
+        const r = await node.announce(options.infoHash, summary.closest, options.announcePort, options.signal);
+        ok += r.ok;
+        failed += r.failed;
+      }
+      onEvent({ type: 'announced', ok, failed });
     }
-    const done = summary as LookupSummary;
-    if (options.announce && done.closest.length > 0) {
-      const result = await dht.node.announce(options.infoHash, done.closest, options.announcePort, options.signal);
-      onEvent({ type: 'announced', ...result });
-    }
-    return { summary: done, queriesSent: dht.node.rpc.stats.queriesSent };
+    const outcomes = summaries.map((s) => s.summary.outcome);
+    return {
+      peers: seen.size,
+      responses: summaries.reduce((n, s) => n + s.summary.responses, 0),
+      outcome: outcomes.includes('complete') ? 'complete' : (outcomes[0] ?? 'complete'),
+      queriesSent: dht.nodes.reduce((n, node) => n + node.rpc.stats.queriesSent, 0),
+    };
   } finally {
     await dht.close();
   }

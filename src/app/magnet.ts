@@ -56,7 +56,7 @@ export async function findMetadata(s: MetadataSearch): Promise<FoundMetadata> {
     fetcher.addPeer(p);
   };
   for (const p of s.peers) onPeer(p);
-  const source = s.dht ? new DhtPeerSource({ node: s.dht.node, clock: s.clock, log: s.log }, { infoHash: s.infoHash, relookupMs: 30_000 }) : undefined;
+  const source = s.dht ? new DhtPeerSource({ nodes: s.dht.nodes, clock: s.clock, log: s.log }, { infoHash: s.infoHash, relookupMs: 30_000 }) : undefined;
   source?.start(onPeer);
   const stops = (s.extraSources ?? []).map((start) => start(onPeer));
   try {
@@ -75,7 +75,7 @@ export async function findMetadata(s: MetadataSearch): Promise<FoundMetadata> {
  */
 export function dhtSwarmSource(dht: RunningDht, log: Logger): PeerSourceStarter {
   return (handle: SwarmHandle) => {
-    const source = new DhtPeerSource({ node: dht.node, clock: dht.clock, log }, { infoHash: handle.info.infoHash, announcePort: handle.tcpPort });
+    const source = new DhtPeerSource({ nodes: dht.nodes, clock: dht.clock, log }, { infoHash: handle.info.infoHash, announcePort: handle.tcpPort });
     const wantPeers = (): boolean => !handle.session.isComplete();
     source.setWantPeers(wantPeers());
     handle.session.on('complete', () => source.setWantPeers(false));

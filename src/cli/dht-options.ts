@@ -9,6 +9,7 @@ import type { HostPortName } from '../app/bootstrap-list.js';
 
 export interface DhtArgs {
   bind?: string;
+  bind6?: string;
   port?: number;
   'dht-port'?: number;
   bootstrap?: string[];
@@ -20,6 +21,7 @@ export interface DhtArgs {
 export function withDhtOptions<T>(y: Argv<T>): Argv<T & DhtArgs> {
   return y
     .option('bind', { type: 'string', describe: 'local address for every socket (default all interfaces)' })
+    .option('bind6', { type: 'string', describe: "IPv6 address for the BEP 32 DHT socket (default :: unless --bind is given; 'none' for no IPv6)" })
     .option('dht-port', { type: 'number', describe: 'UDP DHT port; 0 picks a free one (default --port, else 0)' })
     .option('bootstrap', { type: 'string', array: true, describe: 'host:port to join through (repeatable); replaces the default list in bootstrap/nodes.txt' })
     .option('state-dir', { type: 'string', describe: 'where state lives (default $XDG_STATE_HOME/dht-node)' })
@@ -29,6 +31,7 @@ export function withDhtOptions<T>(y: Argv<T>): Argv<T & DhtArgs> {
 
 export interface ResolvedDhtArgs {
   bind: string;
+  bind6: string | undefined;
   dhtPort: number;
   bootstrap: HostPortName[] | undefined;
   allowLocal: boolean;
@@ -40,7 +43,9 @@ export function resolveDhtArgs(args: DhtArgs): ResolvedDhtArgs {
   const dhtPort = args['dht-port'] !== undefined ? parsePort(args['dht-port'], '--dht-port') : args.port !== undefined ? parsePort(args.port, '--port') : 0;
   const bootstrap = args.bootstrap === undefined ? undefined : parseHostPortList(args.bootstrap, '--bootstrap');
   const stateDir = args['state-dir'] ?? defaultStateDir(process.env, homedir());
-  return { bind: args.bind ?? '0.0.0.0', dhtPort, bootstrap, allowLocal: args['allow-local'] ?? false, stateDir };
+  // An explicit --bind pins every socket to that address; IPv6 then only on request.
+  const bind6 = args.bind6 === 'none' ? undefined : args.bind6 ?? (args.bind === undefined ? '::' : undefined);
+  return { bind: args.bind ?? '0.0.0.0', bind6, dhtPort, bootstrap, allowLocal: args['allow-local'] ?? false, stateDir };
 }
 
 /** Options of long-running DHT services (run, bootstrap). */

@@ -4,7 +4,7 @@
  * UDP in production and on an in-memory network with a fake clock in simulations.
  */
 import { isAcceptableAddress } from '../codec/address.js';
-import type { CompactNodeInfo, PeerAddress } from '../codec/compact.js';
+import { familyOf, type CompactNodeInfo, type PeerAddress } from '../codec/compact.js';
 import type { QueryArgs } from '../krpc/messages.js';
 import { Rpc, type RpcAnswer, type RpcOptions, type RpcStats } from '../krpc/rpc.js';
 import type { DatagramTransport } from '../krpc/transport.js';
@@ -41,6 +41,12 @@ export interface DhtNodeDeps {
   random: Random;
   transport: DatagramTransport;
   log?: Logger;
+  /**
+   * BEP 32: a node per address family shares one peer store and one token secret, so a peer announced
+   * over IPv4 is found over IPv6 and a token is good whichever socket it came in on.
+   */
+  peerStore?: PeerStore;
+  tokens?: TokenManager;
 }
 
 export interface DhtNodeOptions {
@@ -61,6 +67,8 @@ export interface DhtNodeOptions {
    * matching id (the table is rebuilt around it). Off for a node whose id must stay fixed.
    */
   deriveIdFromIp?: boolean;
+  /** One routing-table entry per IP address (default true; tests on the single IPv6 loopback turn it off). */
+  onePerIp?: boolean;
   rpc?: RpcOptions;
   peerStore?: PeerStoreOptions;
 }
@@ -96,11 +104,19 @@ export class DhtNode {
   private readonly random: Random;
   private readonly log: Logger;
   private readonly tokens: TokenManager;
+
+  /** The token secret, to share with the other family's node (BEP 32). */
+  get tokenManager(): TokenManager {
+    return this.tokens;
+  }
   private readonly allowLocal: boolean;
   private readonly k: number;
   private readonly alpha: number;
   private readonly readOnly: boolean;
   private readonly bep42: Bep42Policy;
+  /** The address family of our socket (BEP 32 runs one node per family). */
+  readonly family: 4 | 6;
+  private readonly onePerIp: boolean | undefined;
   private readonly deriveIdFromIp: boolean;
   private bootstrapNodes: PeerAddress[];
   private readonly handlerCtx: HandlerContext;
@@ -131,10 +147,12 @@ export class DhtNode {
     this.bootstrapNodes = [...(options.bootstrap ?? [])];
     const now = this.clock.now();
     this.bep42 = options.bep42 ?? 'off';
+    this.onePerIp = options.onePerIp;
     this.deriveIdFromIp = options.deriveIdFromIp ?? false;
-    this.currentTable = new RoutingTable({ localId: this.id, k: this.k, allowLocal: this.allowLocal, bep42: this.bep42 }, now);
-    this.peers = new PeerStore(options.peerStore);
-    this.tokens = new TokenManager(deps.random, now);
+    this.family = deps.transport.local.host.includes(':') ? 6 : 4;
+    this.currentTable = new RoutingTable({ localId: this.id, k: this.k, allowLocal: this.allowLocal, bep42: this.bep42, family: this.family, onePerIp: options.onePerIp }, now);
+    this.peers = deps.peerStore ?? new PeerStore(options.peerStore);
+    this.tokens = deps.tokens ?? new TokenManager(deps.random, now);
     this.rpc = new Rpc(
       { clock: deps.clock, random: deps.random, transport: deps.transport, encoding: { version: CLIENT_VERSION } },
       { ...options.rpc, readOnly: this.readOnly },
@@ -142,6 +160,7 @@ export class DhtNode {
     this.handlerCtx = {
       localId: this.id,
       table: this.table,
+      sibling: () => undefined,
       tokens: this.tokens,
       peers: this.peers,
       random: deps.random,
@@ -174,7 +193,7 @@ export class DhtNode {
     const now = this.clock.now();
     const old = this.currentTable.all().sort((a, b) => b.lastResponse - a.lastResponse);
     this.currentId = id;
-    this.currentTable = new RoutingTable({ localId: id, k: this.k, allowLocal: this.allowLocal, bep42: this.bep42 }, now);
+    this.currentTable = new RoutingTable({ localId: id, k: this.k, allowLocal: this.allowLocal, bep42: this.bep42, family: this.family, onePerIp: this.onePerIp }, now);
     for (const c of old) {
       if (this.currentTable.heardFrom(c.id, c, c.lastResponse || now).status === 'added') {
         const added = this.currentTable.get(c.id);
@@ -183,6 +202,11 @@ export class DhtNode {
     }
     this.handlerCtx.localId = id;
     this.handlerCtx.table = this.currentTable;
+  }
+
+  /** BEP 32: the other family's table, for queries whose `want` asks for both. */
+  setSibling(other: DhtNode | undefined): void {
+    this.handlerCtx.sibling = () => other?.table;
   }
 
   /** Replaces the bootstrap list (e.g. after resolving host names). */
@@ -265,7 +289,7 @@ export class DhtNode {
   }
 
   private acceptNode = (node: CompactNodeInfo): boolean =>
-    node.port !== 0 && !bytesEqual(node.id, this.id) && isAcceptableAddress(node.host, this.allowLocal);
+    node.port !== 0 && familyOf(node.host) === this.family && !bytesEqual(node.id, this.id) && isAcceptableAddress(node.host, this.allowLocal);
 
   /**
    * Lookup seeds: the table's closest nodes; while the table is thin, saved contacts closest to the target
@@ -317,7 +341,7 @@ export class DhtNode {
         query: async (node, signal) => {
           const { response } = await this.queryNode(node, args, signal, node.id);
           const b = response.body;
-          return { id: b.id, nodes: b.nodes ?? [], values: b.values, token: b.token };
+          return { id: b.id, nodes: (this.family === 6 ? b.nodes6 : b.nodes) ?? [], values: b.values, token: b.token };
         },
       },
       {

@@ -11,7 +11,7 @@
  */
 import KBucket from 'k-bucket';
 import { isAcceptableAddress } from '../codec/address.js';
-import type { PeerAddress } from '../codec/compact.js';
+import { familyOf, type PeerAddress } from '../codec/compact.js';
 import { bytesEqual, toHex } from '../util/bytes.js';
 import { BUCKET_REFRESH_MS, GOOD_NODE_MS, K, MAX_NODE_FAILURES } from './constants.js';
 import { commonPrefixLength, compareDistance, ID_BITS, type NodeId } from './node-id.js';
@@ -52,6 +52,8 @@ export interface RoutingTableOptions {
    * newcomer with a valid one); 'require' (invalid ids never enter). Local addresses are always exempt.
    */
   bep42?: Bep42Policy;
+  /** Only addresses of this family enter (BEP 32 keeps one table per family). */
+  family?: 4 | 6;
 }
 
 export type Bep42Policy = 'off' | 'prefer' | 'require';
@@ -72,6 +74,7 @@ export class RoutingTable {
   private readonly allowLocal: boolean;
   private readonly onePerIp: boolean;
   private readonly bep42: Bep42Policy;
+  private readonly family: 4 | 6 | undefined;
   /** IP -> id of the entry holding it. */
   private readonly byIp = new Map<string, NodeId>();
   /** Pinged questionable node (id hex) -> the newcomer waiting for its place. */
@@ -86,6 +89,7 @@ export class RoutingTable {
     this.allowLocal = options.allowLocal ?? false;
     this.onePerIp = options.onePerIp ?? true;
     this.bep42 = options.bep42 ?? 'off';
+    this.family = options.family;
     this.buckets = new KBucket<Contact>({
       localNodeId: this.localId,
       numberOfNodesPerKBucket: this.k,
@@ -122,6 +126,7 @@ export class RoutingTable {
   admissible(id: Uint8Array, address: PeerAddress): boolean {
     if (bytesEqual(id, this.localId)) return false;
     if (address.port === 0 || !isAcceptableAddress(address.host, this.allowLocal)) return false;
+    if (this.family !== undefined && familyOf(address.host) !== this.family) return false;
     if (this.onePerIp) {
       const holder = this.byIp.get(address.host);
       if (holder !== undefined && !bytesEqual(holder, id)) return false;
@@ -133,6 +138,7 @@ export class RoutingTable {
   heardFrom(id: NodeId, address: PeerAddress, now: number): AddResult {
     if (bytesEqual(id, this.localId)) return this.reject('self');
     if (address.port === 0 || !isAcceptableAddress(address.host, this.allowLocal)) return this.reject('address');
+    if (this.family !== undefined && familyOf(address.host) !== this.family) return this.reject('address');
     if (this.bep42 === 'require' && !isValidIdForAddress(id, address.host)) return this.reject('bep42');
     this.lastActivity[commonPrefixLength(id, this.localId)] = now;
     const existing = this.buckets.get(id);

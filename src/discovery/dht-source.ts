@@ -45,7 +45,8 @@ export class DhtPeerSource {
   private onPeer: (peer: PeerAddress) => void = () => undefined;
 
   constructor(
-    private readonly deps: { node: DhtNode; clock: Clock; log?: Logger },
+    /** One node per address family (BEP 32); each is searched and announced to. */
+    private readonly deps: { nodes: readonly DhtNode[]; clock: Clock; log?: Logger },
     private readonly options: DhtSourceOptions,
   ) {}
 
@@ -94,20 +95,27 @@ export class DhtPeerSource {
 
   private async runOnce(): Promise<void> {
     this.stats.lookups++;
-    const events = this.deps.node.lookup(this.options.infoHash, { getPeers: true, timeoutMs: LOOKUP_TIMEOUT_MS, signal: this.abort.signal });
+    const now = this.deps.clock.now();
+    const announce =
+      this.options.announcePort !== undefined && now - this.lastAnnounceAt >= (this.options.reannounceMs ?? DHT_REANNOUNCE_MS) - LOOKUP_TIMEOUT_MS;
+    if (announce) this.lastAnnounceAt = now;
+    const seen = new Set<string>();
+    await Promise.all(this.deps.nodes.map((node) => this.searchOne(node, seen, announce)));
+  }
+
+  private async searchOne(node: DhtNode, seen: Set<string>, announce: boolean): Promise<void> {
+    const events = node.lookup(this.options.infoHash, { getPeers: true, timeoutMs: LOOKUP_TIMEOUT_MS, signal: this.abort.signal });
     for await (const e of events) {
       if (e.type === 'peer') {
+        const key = `${e.peer.host}/${e.peer.port}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
         this.stats.peersFound++;
         this.onPeer(e.peer);
-      } else if (e.type === 'done' && this.options.announcePort !== undefined && this.running) {
-        const now = this.deps.clock.now();
-        const due = now - this.lastAnnounceAt >= (this.options.reannounceMs ?? DHT_REANNOUNCE_MS) - LOOKUP_TIMEOUT_MS;
-        if (due && e.summary.closest.length > 0) {
-          this.lastAnnounceAt = now;
-          const r = await this.deps.node.announce(this.options.infoHash, e.summary.closest, this.options.announcePort, this.abort.signal);
-          this.stats.announces++;
-          this.stats.announcedTo += r.ok;
-        }
+      } else if (e.type === 'done' && announce && this.running && e.summary.closest.length > 0) {
+        const r = await node.announce(this.options.infoHash, e.summary.closest, this.options.announcePort, this.abort.signal);
+        this.stats.announces++;
+        this.stats.announcedTo += r.ok;
       }
     }
   }

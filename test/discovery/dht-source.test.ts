@@ -9,7 +9,7 @@ describe('DhtPeerSource', () => {
     await sim.bootstrapAll();
     const infoHash = sim.random.bytes(20);
 
-    const seeder = new DhtPeerSource({ node: sim.nodes[10]!.node, clock: sim.clock }, { infoHash, announcePort: 6000 });
+    const seeder = new DhtPeerSource({ nodes: [sim.nodes[10]!.node], clock: sim.clock }, { infoHash, announcePort: 6000 });
     seeder.setWantPeers(false);
     seeder.start(() => undefined);
     await sim.clock.advanceAsync(3_000, 20);
@@ -17,7 +17,7 @@ describe('DhtPeerSource', () => {
     expect(seeder.stats.announcedTo).toBeGreaterThanOrEqual(6);
 
     const found: string[] = [];
-    const leecher = new DhtPeerSource({ node: sim.nodes[50]!.node, clock: sim.clock }, { infoHash });
+    const leecher = new DhtPeerSource({ nodes: [sim.nodes[50]!.node], clock: sim.clock }, { infoHash });
     leecher.start((p) => found.push(`${p.host}:${p.port}`));
     await sim.clock.advanceAsync(3_000, 20);
     expect(found).toContain(`${sim.nodes[10]!.host}:6000`);

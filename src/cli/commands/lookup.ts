@@ -50,6 +50,7 @@ export const lookupCommand: CommandModule<object, LookupArgs> = {
       const result = await runLookupApp(
         {
           bind: dhtArgs.bind,
+          bind6: dhtArgs.bind6,
           port: dhtArgs.dhtPort,
           bootstrap: dhtArgs.bootstrap,
           allowLocal: dhtArgs.allowLocal,
@@ -75,7 +76,7 @@ export const lookupCommand: CommandModule<object, LookupArgs> = {
         },
         stderrLogger('warn'),
       );
-      const s = result.summary;
+      const s = result;
       const ms = Math.round(clock.now() - started);
       out.event(
         'done',

@@ -31,6 +31,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
     const dht = await startDht(
       {
         bind: dhtArgs.bind,
+        bind6: dhtArgs.bind6,
         port: dhtArgs.dhtPort,
         bootstrap: dhtArgs.bootstrap,
         allowLocal: dhtArgs.allowLocal,
@@ -45,21 +46,31 @@ export const runCommand: CommandModule<object, RunArgs> = {
     const { node, clock } = dht;
     out.event(
       'ready',
-      { dhtPort: dht.transport.local.port, nodeId: toHex(node.id), savedContacts: dht.savedContacts.length },
+      {
+        dhtPort: dht.transport.local.port,
+        ...(dht.transport6 ? { dhtPort6: dht.transport6.local.port } : {}),
+        nodeId: toHex(node.id),
+        savedContacts: dht.savedContacts.length,
+      },
       `DHT node ${toHex(node.id)} on UDP ${dht.transport.local.host}:${dht.transport.local.port}`,
     );
     if (dht.stateReport) out.event('state', stateSummary(dht.stateReport), describeState(dht.stateReport));
-    node.start();
     // A restart pings the contacts it saved and rejoins from those that answer (seedsFor falls back to
-    // the bootstrap list only while the table is thin).
-    node
-      .restore(dht.savedContacts)
-      .then((answered) => {
-        if (dht.savedContacts.length > 0) out.event('restored', { saved: dht.savedContacts.length, answered }, `${answered} of ${dht.savedContacts.length} saved contacts answered`);
-        return node.bootstrap();
-      })
-      .then((s) => out.event('bootstrapped', { nodes: node.table.size, queries: s.queries, ms: Math.round(s.ms) }, `joined: ${node.table.size} nodes in the table after ${s.queries} queries`))
-      .catch((err: unknown) => out.warn(`bootstrap failed: ${errorMessage(err)}`));
+    // the bootstrap list only while the table is thin). With BEP 32 each family's node does the same.
+    for (const n of dht.nodes) {
+      n.start();
+      n.restore(dht.savedContacts)
+        .then(async (answered) => {
+          if (dht.savedContacts.length > 0 && n === node) out.event('restored', { saved: dht.savedContacts.length, answered }, `${answered} of ${dht.savedContacts.length} saved contacts answered`);
+          const s = await n.bootstrap();
+          out.event(
+            'bootstrapped',
+            { family: n.family, nodes: n.table.size, queries: s.queries, ms: Math.round(s.ms) },
+            `joined over IPv${n.family}: ${n.table.size} nodes in the table after ${s.queries} queries`,
+          );
+        })
+        .catch((err: unknown) => out.warn(`bootstrap failed: ${errorMessage(err)}`));
+    }
     const reporter = new StatsReporter(clock);
     await runUntilSignal({
       out,
@@ -67,7 +78,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
       statsIntervalMs: service.statsIntervalMs,
       metrics: service.metrics,
       metricsPrefix: 'dht_node',
-      snapshot: () => reporter.event(node.stats()),
+      snapshot: () => ({ ...reporter.event(node.stats()), ...(dht.node6 ? { nodes6: dht.node6.table.size } : {}) }),
       line: (s) => reporter.line(s),
       stop: () => dht.close(),
     });
