@@ -1,9 +1,12 @@
 /**
- * Where peers come from. A PeerSource is anything that can produce peer addresses for an infohash as an
- * async iterable: a tracker session (below), a DHT get_peers lookup (`DhtNode.lookup(infoHash, {getPeers:
- * true})` filtered to its `{type:'peer'}` events, repeated as the lead sees fit), a fixed `--peer` list.
- * Sources may repeat themselves; MergedPeerSource removes duplicates and paces delivery. `pipePeers` feeds
- * any source into a sink such as `TorrentSession.addPeer`.
+ * Where peers come from, in the two shapes the project uses:
+ *
+ * - `PeerSource`: an async iterable of peers for an infohash, ending when `signal` aborts. This is what
+ *   MergedPeerSource merges, deduplicates and paces, and what `pipePeers` feeds into a sink such as
+ *   `TorrentSession.addPeer`.
+ * - `CallbackPeerSource`: `start(onPeer)` / `stop()`, the shape of the DHT source (src/discovery/
+ *   dht-source.ts) and of TrackerPeerSource below; it fits the app's PeerSourceStarter directly.
+ *   `asPeerSource` turns one into the other (bounded: a consumer that falls behind loses peers, counted).
  */
 import type { PeerAddress } from '../codec/compact.js';
 import { errorMessage } from '../util/errors.js';
@@ -19,10 +22,44 @@ export interface PeerSource {
   peers(infoHash: Uint8Array, signal: AbortSignal): AsyncIterable<PeerAddress>;
 }
 
-/** Peers a tracker source holds for a slow consumer; more are dropped (the tracker gives more next time). */
-export const TRACKER_SOURCE_QUEUE = 1000;
+/** A source that pushes peers to a callback between start and stop (its infohash fixed at construction). */
+export interface CallbackPeerSource {
+  start(onPeer: (peer: PeerAddress) => void): void;
+  stop(): void | Promise<void>;
+}
 
-/** A fixed list (--peer): yields each once. */
+/** Peers a callback source may hold for a slow consumer; more are dropped (the source finds them again). */
+export const CALLBACK_SOURCE_QUEUE = 1000;
+
+/**
+ * A callback source as a PeerSource: started when iteration starts, stopped (and awaited) when `signal`
+ * aborts or the consumer breaks off. The infohash argument is ignored: the source was built for one.
+ */
+export function asPeerSource(name: string, source: CallbackPeerSource, queueSize = CALLBACK_SOURCE_QUEUE): PeerSource & { dropped(): number } {
+  let dropped = 0;
+  return {
+    name,
+    dropped: () => dropped,
+    async *peers(_infoHash: Uint8Array, signal: AbortSignal): AsyncIterable<PeerAddress> {
+      const queue = new BoundedQueue<PeerAddress>(queueSize);
+      source.start((p) => {
+        if (!queue.offer({ host: p.host, port: p.port })) dropped++;
+      });
+      try {
+        for (;;) {
+          const peer = await queue.take(signal);
+          if (peer === undefined) break;
+          yield peer;
+        }
+      } finally {
+        queue.close();
+        await source.stop();
+      }
+    },
+  };
+}
+
+/** A fixed list (--peer, x.pe): yields each once. */
 export class StaticPeerSource implements PeerSource {
   readonly name = 'static';
   constructor(private readonly list: readonly PeerAddress[]) {}
@@ -36,59 +73,50 @@ export class StaticPeerSource implements PeerSource {
 }
 
 /**
- * HTTP trackers as a PeerSource: `peers()` starts a TrackerSession for the infohash (announce `started`)
- * and yields what the trackers return until `signal` aborts, then announces `stopped` (bounded by the
- * session's stop timeout) before the iterable ends. `completed()` forwards the download's completion.
+ * HTTP trackers for one torrent as a callback source: `start(onPeer)` announces `started` to every tracker
+ * (TrackerSession), `completed()` passes on the download's completion, `stop()` announces `stopped`
+ * within the session's stop timeout and never rejects. Tracker errors are counted in `stats()`, never
+ * thrown: a download the DHT can serve must not stop because a tracker is down.
  */
-export class TrackerPeerSource implements PeerSource {
-  readonly name = 'tracker';
-  private readonly sessions = new Set<TrackerSession>();
+export class TrackerPeerSource implements CallbackPeerSource {
+  private session: TrackerSession | undefined;
   private completeSignalled = false;
 
   constructor(
     private readonly deps: TrackerSessionDeps,
-    private readonly options: Omit<TrackerSessionOptions, 'infoHash' | 'onPeers'> & { queueSize?: number },
+    private readonly options: Omit<TrackerSessionOptions, 'onPeers'>,
   ) {}
 
-  async *peers(infoHash: Uint8Array, signal: AbortSignal): AsyncIterable<PeerAddress> {
-    const queue = new BoundedQueue<PeerAddress>(this.options.queueSize ?? TRACKER_SOURCE_QUEUE);
-    const session = new TrackerSession(this.deps, {
+  start(onPeer: (peer: PeerAddress) => void): void {
+    if (this.session) return;
+    this.session = new TrackerSession(this.deps, {
       ...this.options,
-      infoHash,
       onPeers: (peers) => {
-        for (const p of peers) queue.offer(p);
+        for (const p of peers) onPeer(p);
       },
     });
-    this.sessions.add(session);
-    if (this.completeSignalled) session.completed();
-    session.start();
-    try {
-      for (;;) {
-        const peer = await queue.take(signal);
-        if (peer === undefined) break;
-        yield peer;
-      }
-    } finally {
-      this.sessions.delete(session);
-      queue.close();
-      await session.stop();
-    }
+    if (this.completeSignalled) this.session.completed();
+    this.session.start();
   }
 
-  /** The download completed: each running session sends `completed` once. */
+  /** The download completed: each tracker gets `completed` once (also if called before start). */
   completed(): void {
     this.completeSignalled = true;
-    for (const s of this.sessions) s.completed();
+    this.session?.completed();
   }
 
-  /** Stats of the running sessions (one per `peers()` call in progress). */
-  stats(): TrackerSessionStats[] {
-    return [...this.sessions].map((s) => s.stats());
+  async stop(): Promise<void> {
+    await this.session?.stop();
+  }
+
+  /** Counters and per-tracker status; undefined before start. */
+  stats(): TrackerSessionStats | undefined {
+    return this.session?.stats();
   }
 }
 
 /**
- * Feeds every peer of `source` to `sink` (for instance `(p) => session.addPeer(p)`) until the source ends
+ * Feeds every peer of `source` to `sink` (for instance `(p) => handle.addPeer(p)`) until the source ends
  * or `signal` aborts. Resolves with the number of peers delivered; a throwing source is logged, not thrown.
  */
 export async function pipePeers(
@@ -101,9 +129,9 @@ export async function pipePeers(
   let delivered = 0;
   try {
     for await (const peer of source.peers(infoHash, signal)) {
-      if (signal.aborted) break;
       sink(peer);
       delivered++;
+      if (signal.aborted) break;
     }
   } catch (err) {
     log?.warn('peer source failed', { source: source.name, error: errorMessage(err) });

@@ -21,14 +21,13 @@ const PEERS = Uint8Array.from([10, 0, 0, 1, 0x1a, 0xe1]);
 /** An HttpGet that answers from a list and records the URLs it was asked for. */
 function scripted(replies: HttpGetResponse[]): HttpGet & { urls: string[] } {
   const urls: string[] = [];
-  const get = (async (url: string) => {
+  const get: HttpGet = async (url) => {
     urls.push(url);
     const r = replies.shift();
     if (!r) throw new Error('no more replies');
     return r;
-  }) as HttpGet & { urls: string[] };
-  get.urls = urls;
-  return get;
+  };
+  return Object.assign(get, { urls });
 }
 const reply = (status: number, body: Uint8Array, location?: string): HttpGetResponse => ({ status, body, location });
 
