@@ -168,6 +168,8 @@ export class TrackerSession {
     this.stopped = true;
     const wasRunning = this.running;
     this.running = false;
+    // A tracker whose `started` is still unanswered may already hold us: it gets `stopped` too.
+    const known = this.trackers.filter((t) => t.supported && (t.started || t.inFlight !== undefined));
     for (const t of this.trackers) {
       if (t.timer) this.deps.clock.clearTimeout(t.timer);
       t.timer = undefined;
@@ -177,18 +179,16 @@ export class TrackerSession {
     if (!wasRunning) return;
     const timeoutMs = this.opts.stopTimeoutMs ?? STOP_TIMEOUT_MS;
     await Promise.allSettled(
-      this.trackers
-        .filter((t) => t.supported && t.started)
-        .map(async (t) => {
-          this.counters.announces++;
-          try {
-            await announce({ clock: this.deps.clock, httpGet: this.deps.httpGet }, t.url, this.params(t, 'stopped'), { timeoutMs });
-            this.counters.successes++;
-          } catch (err) {
-            this.countFailure(errorCode(err) ?? 'tracker_unreachable');
-            this.deps.log.debug('tracker stopped announce failed', { tracker: t.url, error: errorMessage(err) });
-          }
-        }),
+      known.map(async (t) => {
+        this.counters.announces++;
+        try {
+          await announce({ clock: this.deps.clock, httpGet: this.deps.httpGet }, t.url, this.params(t, 'stopped'), { timeoutMs });
+          this.counters.successes++;
+        } catch (err) {
+          this.countFailure(errorCode(err) ?? 'tracker_unreachable');
+          this.deps.log.debug('tracker stopped announce failed', { tracker: t.url, error: errorMessage(err) });
+        }
+      }),
     );
   }
 

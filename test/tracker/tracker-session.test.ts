@@ -192,13 +192,21 @@ describe('TrackerSession', () => {
     expect(clock.pending).toBe(0);
   });
 
-  it('a stop during an unanswered started aborts it and sends nothing more', async () => {
-    const { clock, session, requests } = setup(() => 'hang');
+  it('a stop during an unanswered started aborts it, still says stopped, and then goes quiet', async () => {
+    const { clock, session, requests } = setup((req) => (req.event === 'started' ? 'hang' : { interval: 1800 }));
     session.start();
     await flushMicrotasks();
     await session.stop();
-    expect(events(requests)).toEqual(['started']);
+    expect(events(requests)).toEqual(['started', 'stopped']);
     await clock.advanceAsync(3600_000, 60_000);
-    expect(requests).toHaveLength(1);
+    expect(requests).toHaveLength(2);
+  });
+
+  it('stop before start sends nothing', async () => {
+    const { session, requests } = setup(() => ({ interval: 1800 }));
+    await session.stop();
+    session.start();
+    await flushMicrotasks();
+    expect(requests).toEqual([]);
   });
 });
