@@ -6,7 +6,16 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { num, ProcessGroup, requireBittorrentDht, requireOurCommand, type JsonLineProcess } from '../support/processes.js';
-import { ourLookup, ourLookupFinds, partnerFinds, partnerHasNodes, readyEndpoint, startOurNodes, type Endpoint } from './network.js';
+import {
+  ourLookup,
+  ourLookupFinds,
+  partnerFinds,
+  partnerHasNodes,
+  readyEndpoint,
+  setupOrFail,
+  startOurNodes,
+  type Endpoint,
+} from './network.js';
 
 // This file's addresses: 127.0.20.0/24 bittorrent-dht, 127.0.21.0/24 ours.
 const BT_BASE = '127.0.20.1';
@@ -29,7 +38,7 @@ describe('interop with bittorrent-dht', () => {
   let bt: JsonLineProcess;
   let btFirst: Endpoint;
 
-  beforeAll(async () => {
+  const setupDone = setupOrFail(beforeAll, async () => {
     requireBittorrentDht();
     requireOurCommand('run');
     requireOurCommand('lookup');
@@ -44,6 +53,7 @@ describe('interop with bittorrent-dht', () => {
   });
 
   it('our lookup finds a peer that bittorrent-dht announced', async () => {
+    setupDone();
     bt.send(`announce ${IH_BY_BT} ${BT_ANNOUNCE_PORT}`);
     await bt.waitFor((e) => e.event === 'announced' && e.infohash === IH_BY_BT, 30_000, 'announced');
     const r = await ourLookupFinds(group, { infohash: IH_BY_BT, bind: OURS_LOOKUP_HOST, bootstrap: [btFirst] }, {
@@ -54,6 +64,7 @@ describe('interop with bittorrent-dht', () => {
   });
 
   it('bittorrent-dht finds the peer our lookup --announce announced', async () => {
+    setupDone();
     const r = await ourLookup(group, {
       infohash: IH_BY_OURS,
       bind: OURS_ANNOUNCE_HOST,
@@ -68,12 +79,14 @@ describe('interop with bittorrent-dht', () => {
   });
 
   it('our lookup of an info-hash nobody announced ends with done and no peers, having queried nodes', async () => {
+    setupDone();
     const r = await ourLookup(group, { infohash: IH_NOBODY, bind: '127.0.21.52', bootstrap: [btFirst] });
     expect(r.peers).toEqual([]);
     expect(r.exitCode).toBe(0);
   });
 
   it('our lookup finds bittorrent-dht at its UDP port when it announces with implied_port (port 0)', async () => {
+    setupDone();
     // BEP 5: with implied_port set, the announcing node's source port replaces the port argument.
     bt.send(`announce ${IH_BT_IMPLIED} 0`);
     await bt.waitFor((e) => e.event === 'announced' && e.infohash === IH_BT_IMPLIED, 30_000, 'announced');
@@ -83,6 +96,7 @@ describe('interop with bittorrent-dht', () => {
   });
 
   it('bittorrent-dht finds our lookup --announce without --port at our UDP port (implied_port)', async () => {
+    setupDone();
     const r = await ourLookup(group, { infohash: IH_OURS_IMPLIED, bind: OURS_IMPLIED_HOST, bootstrap: [btFirst], announce: true });
     expect(r.exitCode).toBe(0);
     expect(r.announced && num(r.announced, 'ok')).toBeGreaterThan(0);

@@ -12,7 +12,7 @@ import {
   str,
   type JsonLineProcess,
 } from '../support/processes.js';
-import { partnerFinds, partnerHasNodes, readyEndpoint, type Endpoint } from './network.js';
+import { partnerFinds, partnerHasNodes, readyEndpoint, setupOrFail, type Endpoint } from './network.js';
 
 // This file's addresses: 127.0.10.0/24 (bittorrent-dht) and 127.0.11.0/24 (libtorrent).
 const BT_BASE = '127.0.10.1';
@@ -55,7 +55,7 @@ describe('partners find each other (harness check)', () => {
   let lts: JsonLineProcess[] = [];
   let btFirst: Endpoint;
 
-  beforeAll(async () => {
+  const setupDone = setupOrFail(beforeAll, async () => {
     requireBittorrentDht();
     requireLibtorrent();
     bt = group.bittorrentDht('bittorrent-dht x6', ['--bind', BT_BASE, '--count', String(BT_COUNT)]);
@@ -69,6 +69,7 @@ describe('partners find each other (harness check)', () => {
   });
 
   it('libtorrent finds a peer announced by bittorrent-dht', async () => {
+    setupDone();
     bt.send(`announce ${IH_BY_BT} ${BT_ANNOUNCE_PORT}`);
     await bt.waitFor((e) => e.event === 'announced' && e.infohash === IH_BY_BT, 30_000, 'announced');
     const lt = lts[2];
@@ -78,6 +79,7 @@ describe('partners find each other (harness check)', () => {
   });
 
   it('bittorrent-dht finds a peer announced by libtorrent (implied_port: its listen port)', async () => {
+    setupDone();
     const lt = lts[1];
     const host = LT_HOSTS[1];
     if (!lt || !host) throw new Error('no libtorrent node');

@@ -11,7 +11,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { num, ProcessGroup, requireLibtorrent, requireOurCommand, str, type JsonLineProcess } from '../support/processes.js';
-import { ourLookup, ourLookupFinds, partnerFinds, partnerHasNodes, readyEndpoint, startOurNodes, type Endpoint } from './network.js';
+import {
+  ourLookup,
+  ourLookupFinds,
+  partnerFinds,
+  partnerHasNodes,
+  readyEndpoint,
+  setupOrFail,
+  startOurNodes,
+  type Endpoint,
+} from './network.js';
 
 // This file's addresses: 127.0.30.0/24 libtorrent, 127.0.31.0/24 ours.
 const LT_HOSTS = ['127.0.30.1', '127.0.30.2', '127.0.30.3', '127.0.30.4', '127.0.30.5', '127.0.30.6'];
@@ -37,7 +46,7 @@ describe('interop with libtorrent', () => {
     return n;
   };
 
-  beforeAll(async () => {
+  const setupDone = setupOrFail(beforeAll, async () => {
     requireLibtorrent();
     requireOurCommand('run');
     requireOurCommand('lookup');
@@ -58,6 +67,7 @@ describe('interop with libtorrent', () => {
   });
 
   it('our lookup finds a peer that libtorrent announced', async () => {
+    setupDone();
     const announcer = lt(1);
     announcer.proc.send(`announce ${IH_BY_LT}`);
     const announcing = await announcer.proc.waitFor((e) => e.event === 'announcing', 5_000, 'announcing');
@@ -67,6 +77,7 @@ describe('interop with libtorrent', () => {
   });
 
   it('libtorrent finds the peer our lookup --announce announced', async () => {
+    setupDone();
     const r = await ourLookup(group, {
       infohash: IH_BY_OURS,
       bind: OURS_ANNOUNCE_HOST,
@@ -81,12 +92,14 @@ describe('interop with libtorrent', () => {
   });
 
   it('libtorrent keeps our run nodes in its routing table (they answer its queries)', async () => {
+    setupDone();
     // Six libtorrent nodes plus our three: once ours answer, the first node counts more than the other five.
     const count = await partnerHasNodes(lt(0).proc, LT_HOSTS.length - 1 + OURS_RUN_COUNT, 60_000);
     expect(count).toBeGreaterThanOrEqual(LT_HOSTS.length - 1 + OURS_RUN_COUNT);
   });
 
   it('our lookup finds libtorrent seeding a real torrent (the announce libtorrent makes by itself)', async () => {
+    setupDone();
     scratch = mkdtempSync(join(tmpdir(), 'interop-lt-seed-'));
     const file = join(scratch, 'pattern.bin');
     writeFileSync(file, Buffer.from(Array.from({ length: SEED_BYTES }, (_, i) => (i * 31) & 0xff)));

@@ -125,3 +125,22 @@ export async function partnerHasNodes(partner: JsonLineProcess, min: number, tim
     return undefined;
   });
 }
+
+/**
+ * Runs a describe block's setup in beforeAll but keeps its error: vitest reports the tests of a block
+ * whose beforeAll threw as "skipped", and a missing partner must fail every test that needs it, with the
+ * setup's message. Call the returned function first in each test.
+ */
+export function setupOrFail(beforeAllHook: (fn: () => Promise<void>) => void, setup: () => Promise<void>): () => void {
+  let failure: unknown;
+  beforeAllHook(async () => {
+    try {
+      await setup();
+    } catch (err) {
+      failure = err;
+    }
+  });
+  return () => {
+    if (failure !== undefined) throw failure;
+  };
+}
