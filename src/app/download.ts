@@ -7,13 +7,13 @@
  * running swarm (see SwarmHandle), exactly as --peer addresses are fed in.
  */
 import { readFile } from 'node:fs/promises';
-import { formatMagnet } from '../codec/magnet.js';
+import { formatMagnet, type MagnetLink } from '../codec/magnet.js';
 import { MAX_TORRENT_BYTES, parseMetainfo, type InfoDictionary, type Metainfo } from '../codec/metainfo.js';
 import { dialTcp, listenTcp, type TcpListener } from '../net/tcp.js';
 import { FileStorage } from '../storage/file-storage.js';
 import type { PieceStorage } from '../storage/piece-storage.js';
 import type { PeerEndpoint } from '../swarm/peer-queue.js';
-import { TorrentSession, type SessionProgress, type SessionStats } from '../swarm/torrent-session.js';
+import { TorrentSession, type SessionProgress, type SessionStats, type TorrentSessionOptions } from '../swarm/torrent-session.js';
 import { toHex } from '../util/bytes.js';
 import { sleep, SystemClock, type Clock } from '../util/clock.js';
 import { DecodeError, DhtNodeError, errorCode, errorMessage } from '../util/errors.js';
@@ -55,15 +55,25 @@ export interface SwarmParams {
    * the swarm closes.
    */
   peerSources?: readonly PeerSourceStarter[] | undefined;
+  /** Options for every peer connection (e.g. our DHT port for BEP 5 PORT messages). */
+  peerOptions?: TorrentSessionOptions['peerOptions'];
+  /** Fields added to the `ready` event (the DHT's port and node id). */
+  readyFields?: Record<string, unknown>;
 }
 
 /** Starts a peer source for a running swarm; see SwarmParams.peerSources. */
 export type PeerSourceStarter = (handle: SwarmHandle, signal: AbortSignal) => (() => Promise<void>) | undefined | void;
 
+/** What to download: a .torrent file, or a magnet link / infohash whose metadata must come from peers. */
+export type DownloadSource = { kind: 'torrent'; path: string } | { kind: 'magnet'; magnet: MagnetLink; findMetadata: MetadataFinder };
+
+/** Fetches the info dictionary for a magnet link (app/magnet.ts); rejects when `signal` aborts. */
+export type MetadataFinder = (signal: AbortSignal) => Promise<{ info: InfoDictionary; peers: PeerEndpoint[] }>;
+
 export interface DownloadParams extends SwarmParams {
-  /** Path of the .torrent file. */
-  torrent: string;
+  source: DownloadSource;
   seedAfter: boolean;
+  /** Give up (exit 3) when not complete by then, metadata phase included. */
   timeoutMs?: number | undefined;
 }
 
@@ -123,7 +133,7 @@ export class SwarmRun implements SwarmHandle {
         clock: this.clock, random: new SystemRandom(), log: params.log, storage,
         dial: (endpoint, signal) => dialTcp({ clock: this.clock }, { ...endpoint, localAddress: params.bind, signal }),
       },
-      { info, listenPort, uploadLimit: params.uploadLimit, downloadLimit: params.downloadLimit, leech: options.leech },
+      { info, listenPort, uploadLimit: params.uploadLimit, downloadLimit: params.downloadLimit, leech: options.leech, peerOptions: params.peerOptions },
     );
     this.session.on('error', (err) => {
       this.fatal = err;
@@ -246,23 +256,61 @@ export class SwarmRun implements SwarmHandle {
   }
 }
 
-/** `download <file.torrent>`: fetch, verify, optionally keep seeding. Resolves when done; throws SwarmAppError. */
+/**
+ * The metadata phase of a magnet download: the info dictionary from peers, within the caller's deadline.
+ * Exit 3 (gave up) when it does not come in time.
+ */
+async function metadataFromPeers(source: Extract<DownloadSource, { kind: 'magnet' }>, params: DownloadParams, clock: Clock, started: number): Promise<{ info: InfoDictionary; peers: PeerEndpoint[] }> {
+  const deadline = params.timeoutMs === undefined ? undefined : AbortSignal.any([params.signal, timeoutSignal(clock, params.timeoutMs)]);
+  try {
+    return await source.findMetadata(deadline ?? params.signal);
+  } catch (err) {
+    if (params.signal.aborted) throw new SwarmAppError('interrupted', 'stopped while fetching metadata', 'runtime', { cause: err });
+    if (deadline?.aborted) {
+      throw new SwarmAppError('no_metadata', `no peer gave us the metadata of ${toHex(source.magnet.infoHash)} within ${Math.round((clock.now() - started) / 1000)} s`, 'gave-up', { cause: err });
+    }
+    throw new SwarmAppError(errorCode(err) ?? 'metadata_failed', errorMessage(err), 'runtime', { cause: err });
+  }
+}
+
+/** An AbortSignal that fires after `ms` on the given clock. */
+function timeoutSignal(clock: Clock, ms: number): AbortSignal {
+  const c = new AbortController();
+  clock.setTimeout(() => c.abort(new Error('timeout')), ms);
+  return c.signal;
+}
+
+/** `download <file.torrent|magnet>`: fetch, verify, optionally keep seeding. Resolves when done; throws SwarmAppError. */
 export async function runDownload(params: DownloadParams): Promise<RunOutcome> {
-  const metainfo = await loadTorrent(params.torrent);
-  params.onEvent('metadata', { infohash: toHex(metainfo.infoHash), name: metainfo.name, bytes: metainfo.totalLength, pieces: metainfo.pieceCount, ms: 0 });
+  const clock = new SystemClock();
+  const started = clock.now();
+  let info: InfoDictionary;
+  let found: PeerEndpoint[] = [];
+  if (params.source.kind === 'torrent') {
+    info = await loadTorrent(params.source.path);
+    params.onEvent('metadata', { infohash: toHex(info.infoHash), name: info.name, bytes: info.totalLength, pieces: info.pieceCount, ms: 0 });
+  } else {
+    params.onEvent('searching', { infohash: toHex(params.source.magnet.infoHash) });
+    const got = await metadataFromPeers(params.source, params, clock, started);
+    info = got.info;
+    found = got.peers;
+    params.onEvent('metadata', { infohash: toHex(info.infoHash), name: info.name, bytes: info.totalLength, pieces: info.pieceCount, ms: Math.round(clock.now() - started), peers: found.length });
+  }
+  const metainfo = info;
   let storage: FileStorage;
   try {
     storage = new FileStorage({ log: params.log }, { root: params.out, layout: metainfo });
   } catch (err) {
     throw new SwarmAppError(errorCode(err) ?? 'storage_path_escape', errorMessage(err), 'usage', { cause: err });
   }
-  const run = await SwarmRun.open(metainfo, storage, params, { leech: true });
+  // The peers that served the metadata are the first to ask for data.
+  const run = await SwarmRun.open(metainfo, storage, { ...params, peers: [...found, ...params.peers] }, { leech: true });
   try {
-    params.onEvent('ready', { tcpPort: run.tcpPort, infohash: run.infohash, magnet: run.magnet, have: run.progress().have, pieces: metainfo.pieceCount });
+    params.onEvent('ready', { tcpPort: run.tcpPort, ...params.readyFields, infohash: run.infohash, magnet: run.magnet, have: run.progress().have, pieces: metainfo.pieceCount });
     let completeAt: number | undefined;
     const onComplete = (): void => {
       if (completeAt !== undefined) return;
-      completeAt = run.elapsed();
+      completeAt = Math.round(clock.now() - started);
       params.onEvent('complete', { ms: completeAt, bytes: metainfo.totalLength, infohash: run.infohash });
       run.wake();
     };
@@ -273,7 +321,7 @@ export async function runDownload(params: DownloadParams): Promise<RunOutcome> {
     let timedOut = false;
     const why = await run.loop(() => {
       if (completeAt !== undefined && !params.seedAfter) return true;
-      if (completeAt === undefined && run.elapsed() >= deadline) timedOut = true;
+      if (completeAt === undefined && clock.now() - started >= deadline) timedOut = true;
       return timedOut;
     });
     run.report(true);

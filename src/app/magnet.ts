@@ -15,6 +15,9 @@ import type { Random } from '../util/random.js';
 import type { RunningDht } from './dht.js';
 import type { PeerSourceStarter, SwarmHandle } from './download.js';
 
+/** While nobody has given us the metadata, the DHT is asked again this often (a seeder may just be joining). */
+const METADATA_RELOOKUP_MS = 5_000;
+
 export interface MetadataSearch {
   infoHash: Uint8Array;
   peerId: Uint8Array;
@@ -56,7 +59,7 @@ export async function findMetadata(s: MetadataSearch): Promise<FoundMetadata> {
     fetcher.addPeer(p);
   };
   for (const p of s.peers) onPeer(p);
-  const source = s.dht ? new DhtPeerSource({ nodes: s.dht.nodes, clock: s.clock, log: s.log }, { infoHash: s.infoHash, relookupMs: 30_000 }) : undefined;
+  const source = s.dht ? new DhtPeerSource({ nodes: s.dht.nodes, clock: s.clock, log: s.log }, { infoHash: s.infoHash, relookupMs: METADATA_RELOOKUP_MS }) : undefined;
   source?.start(onPeer);
   const stops = (s.extraSources ?? []).map((start) => start(onPeer));
   try {
@@ -73,9 +76,12 @@ export async function findMetadata(s: MetadataSearch): Promise<FoundMetadata> {
  * The DHT as a peer source of a running swarm: looks up peers while the download needs them and announces
  * our TCP port (now, and every 15 minutes while we keep seeding).
  */
-export function dhtSwarmSource(dht: RunningDht, log: Logger): PeerSourceStarter {
+export function dhtSwarmSource(dht: RunningDht, log: Logger, onAnnounced?: (nodes: number) => void): PeerSourceStarter {
   return (handle: SwarmHandle) => {
-    const source = new DhtPeerSource({ nodes: dht.nodes, clock: dht.clock, log }, { infoHash: handle.info.infoHash, announcePort: handle.tcpPort });
+    const source = new DhtPeerSource(
+      { nodes: dht.nodes, clock: dht.clock, log },
+      { infoHash: handle.info.infoHash, announcePort: handle.tcpPort, ...(onAnnounced ? { onAnnounced } : {}) },
+    );
     const wantPeers = (): boolean => !handle.session.isComplete();
     source.setWantPeers(wantPeers());
     handle.session.on('complete', () => source.setWantPeers(false));

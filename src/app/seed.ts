@@ -63,7 +63,7 @@ export async function runSeed(params: SeedParams): Promise<RunOutcome> {
     const { have, pieces } = run.progress();
     if (have === 0) throw new SwarmAppError('seed_no_data', `no piece of ${metainfo.name} verifies under ${root}`, 'usage');
     if (have < pieces) params.log.warn(`only ${have} of ${pieces} pieces of ${metainfo.name} verify under ${root}; seeding those`);
-    params.onEvent('ready', { tcpPort: run.tcpPort, infohash: run.infohash, magnet: run.magnet, name: metainfo.name, bytes: metainfo.totalLength, have, pieces });
+    params.onEvent('ready', { tcpPort: run.tcpPort, ...params.readyFields, infohash: run.infohash, magnet: run.magnet, name: metainfo.name, bytes: metainfo.totalLength, have, pieces });
     run.startPeers();
     const why = await run.loop(() => false);
     run.report(true);

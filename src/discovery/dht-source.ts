@@ -25,6 +25,8 @@ export interface DhtSourceOptions {
   announcePort?: number | undefined;
   relookupMs?: number;
   reannounceMs?: number;
+  /** Told after each announce round: how many nodes, over every family, accepted it. */
+  onAnnounced?: (nodes: number) => void;
 }
 
 export interface DhtSourceStats {
@@ -100,7 +102,9 @@ export class DhtPeerSource {
       this.options.announcePort !== undefined && now - this.lastAnnounceAt >= (this.options.reannounceMs ?? DHT_REANNOUNCE_MS) - LOOKUP_TIMEOUT_MS;
     if (announce) this.lastAnnounceAt = now;
     const seen = new Set<string>();
+    const before = this.stats.announcedTo;
     await Promise.all(this.deps.nodes.map((node) => this.searchOne(node, seen, announce)));
+    if (announce && this.running) this.options.onAnnounced?.(this.stats.announcedTo - before);
   }
 
   private async searchOne(node: DhtNode, seen: Set<string>, announce: boolean): Promise<void> {

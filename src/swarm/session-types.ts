@@ -56,6 +56,8 @@ export interface SessionEvents {
   banned: [PeerIdentity, reason: string];
   /** A fatal local failure (storage): the session stops downloading. */
   error: [Error];
+  /** BEP 5: a peer told us its DHT port (PORT message); the DHT may ping it and add it to its table. */
+  'dht-node': [host: string, port: number];
 }
 
 export interface SessionProgress {

@@ -228,6 +228,7 @@ export class TorrentSession extends EventEmitter<SessionEvents> {
       }
       this.closeIfBothSeeds(peer);
     });
+    conn.on('port', (dhtPort) => this.emit('dht-node', host, dhtPort));
     // BEP 9: we have the info dictionary, so magnet-link peers can fetch it from us.
     conn.on('metadata', (m) => {
       if (m.type === 'request') conn.serveMetadata(this.info.infoBytes, m.piece);

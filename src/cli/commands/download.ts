@@ -1,19 +1,42 @@
 /**
- * `dht-node download <file.torrent>`: fetch a torrent's data from peers, verify every piece, optionally keep
- * seeding (CLI.md). The work is in src/app/download.ts; this file parses flags, renders output and maps
- * outcomes to exit codes. Magnet links and bare infohashes need the DHT and BEP 9 metadata fetch, which are
- * wired in separately; until then they are refused with a clear message (exit 2).
+ * `dht-node download <magnet|infohash|file.torrent>`: fetch the metadata if needed (BEP 9, from peers the
+ * DHT and the link's hints find), download from peers, verify every piece, optionally keep seeding
+ * (CLI.md). The work is in src/app/; this file parses flags, renders output and maps outcomes to exits.
  */
+import { access } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import { runDownload } from '../../app/download.js';
-import { keepProcessAlive } from '../../util/clock.js';
+import { runDownload, type DownloadSource } from '../../app/download.js';
+import type { RunningDht } from '../../app/dht.js';
+import { findMetadata } from '../../app/magnet.js';
+import { parseMagnet, type MagnetLink } from '../../codec/magnet.js';
+import { SystemRandom } from '../../util/random.js';
+import { generatePeerId } from '../../wire/handshake.js';
+import { errorCode, errorMessage } from '../../util/errors.js';
+import { keepProcessAlive, SystemClock } from '../../util/clock.js';
 import { stderrLogger } from '../../util/log.js';
 import { parseSeconds } from '../args.js';
 import { withDhtOptions } from '../dht-options.js';
 import { CliError, EXIT } from '../exit-codes.js';
 import { onShutdown } from '../shutdown.js';
-import { makeSink, mapFailure, resolveSwarmArgs, withSwarmOptions, type SwarmArgs } from './seed.js';
+import { makeSink, mapFailure, resolveSwarmArgs, startCommandDht, swarmDhtParams, withSwarmOptions, type SwarmArgs } from './seed.js';
+
+/** A magnet link or a 40-hex infohash, else a .torrent path (which must exist). */
+async function resolveSource(text: string): Promise<{ kind: 'torrent'; path: string } | { kind: 'magnet'; magnet: MagnetLink }> {
+  if (/^magnet:/i.test(text) || /^[0-9a-fA-F]{40}$/.test(text.trim())) {
+    try {
+      return { kind: 'magnet', magnet: parseMagnet(text) };
+    } catch (err) {
+      throw new CliError(errorCode(err) ?? 'bad_magnet', `"${text}": ${errorMessage(err)}`, EXIT.usage);
+    }
+  }
+  try {
+    await access(text);
+  } catch {
+    throw new CliError('torrent_unreadable', `${text} is neither a magnet link, an infohash nor a readable .torrent file`, EXIT.usage);
+  }
+  return { kind: 'torrent', path: resolve(text) };
+}
 
 interface DownloadArgs extends SwarmArgs {
   source: string;
@@ -23,31 +46,56 @@ interface DownloadArgs extends SwarmArgs {
 
 export const downloadCommand: CommandModule<object, DownloadArgs> = {
   command: 'download <source>',
-  describe: 'download a torrent (.torrent file) from peers and verify it',
+  describe: 'download a torrent from a magnet link, an infohash or a .torrent file, and verify it',
   builder: (y: Argv) =>
     withSwarmOptions(withDhtOptions(y))
-      .positional('source', { type: 'string', demandOption: true, describe: '.torrent file (magnet links and infohashes need the DHT)' })
+      .positional('source', { type: 'string', demandOption: true, describe: 'magnet link, 40-hex infohash, or .torrent file' })
       .option('seed-after', { type: 'boolean', default: false, describe: 'keep seeding after the download completes' })
       .option('timeout', { type: 'number', describe: 'give up (exit 3) if not complete after this many seconds' }) as unknown as Argv<DownloadArgs>,
   handler: async (args) => {
     const common = resolveSwarmArgs(args);
     const timeoutMs = args.timeout === undefined ? undefined : parseSeconds(args.timeout, '--timeout');
-    if (/^magnet:/i.test(args.source) || /^[0-9a-fA-F]{40}$/.test(args.source)) {
-      throw new CliError('magnet_unsupported', 'downloading from a magnet link or infohash needs the DHT metadata fetch, not available in this command yet; pass a .torrent file', EXIT.usage);
+    const log = stderrLogger('warn');
+    const source = await resolveSource(args.source);
+    if (source.kind === 'magnet' && args.dht === false && common.peers.length === 0 && source.magnet.peers.length === 0) {
+      throw new CliError('no_peer_source', 'with --no-dht a magnet link needs --peer addresses or x.pe hints', EXIT.usage);
     }
     const sink = makeSink(common.out);
     const controller = new AbortController();
     const stopSignals = onShutdown(() => controller.abort());
     const release = keepProcessAlive();
+    let dht: RunningDht | undefined;
     try {
+      dht = await startCommandDht(args, 'download', log);
+      const running = dht;
+      const downloadSource: DownloadSource =
+        source.kind === 'torrent'
+          ? source
+          : {
+              kind: 'magnet',
+              magnet: source.magnet,
+              findMetadata: (signal) =>
+                findMetadata({
+                  infoHash: source.magnet.infoHash,
+                  peerId: generatePeerId(new SystemRandom()),
+                  peers: [...source.magnet.peers, ...common.peers],
+                  dht: running,
+                  bind: common.bind,
+                  clock: new SystemClock(),
+                  random: new SystemRandom(),
+                  log,
+                  signal,
+                }),
+            };
       await runDownload({
-        torrent: resolve(args.source), out: common.dir, peers: common.peers, port: common.port, bind: common.bind,
+        source: downloadSource, out: common.dir, peers: common.peers, port: common.port, bind: common.bind,
         uploadLimit: common.uploadLimit, downloadLimit: common.downloadLimit, seedAfter: args['seed-after'] === true, timeoutMs,
-        log: stderrLogger('warn'), onEvent: sink.onEvent, signal: controller.signal,
+        log, onEvent: sink.onEvent, signal: controller.signal, ...swarmDhtParams(dht, log, sink.onEvent),
       });
     } catch (err) {
       throw mapFailure(err);
     } finally {
+      await dht?.close().catch(() => undefined);
       sink.end();
       release();
       stopSignals();

@@ -5,13 +5,16 @@
  */
 import { resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import { SwarmAppError, type EventSink } from '../../app/download.js';
+import { SwarmAppError, type EventSink, type SwarmParams } from '../../app/download.js';
+import type { RunningDht } from '../../app/dht.js';
+import { dhtPeerOptions, dhtReadyFields, dhtSources, startSwarmDht } from '../../app/swarm-dht.js';
+import type { Logger } from '../../util/log.js';
 import { runSeed } from '../../app/seed.js';
 import { keepProcessAlive } from '../../util/clock.js';
 import { errorCode, errorMessage } from '../../util/errors.js';
 import { stderrLogger } from '../../util/log.js';
 import { parseHostPortList, parsePort, parseRate, type HostPort } from '../args.js';
-import { withDhtOptions, type DhtArgs } from '../dht-options.js';
+import { resolveDhtArgs, withDhtOptions, type DhtArgs } from '../dht-options.js';
 import { CliError, EXIT } from '../exit-codes.js';
 import { Output } from '../output.js';
 import { ProgressLine } from '../progress.js';
@@ -59,8 +62,27 @@ export function resolveSwarmArgs(args: SwarmArgs): ResolvedSwarmArgs {
     uploadLimit: parseRate(args['upload-limit'] ?? '0', '--upload-limit'),
     downloadLimit: parseRate(args['download-limit'] ?? '0', '--download-limit'),
   };
-  if (args.dht !== false) out.warn('the DHT is not connected to seed/download yet; using --peer addresses only (pass --no-dht to silence this)');
   return resolved;
+}
+
+/**
+ * Starts the DHT node of a seed or download (unless --no-dht) on the role's state, so repeat runs start
+ * from known nodes. Two commands at once share nothing: the second runs without saved state.
+ */
+export async function startCommandDht(args: SwarmArgs, role: string, log: Logger): Promise<RunningDht | undefined> {
+  if (args.dht === false) return undefined;
+  const d = resolveDhtArgs(args);
+  return startSwarmDht(
+    { bind: d.bind, bind6: d.bind6, port: d.dhtPort, bootstrap: d.bootstrap, allowLocal: d.allowLocal, state: { dir: d.stateDir, role, optional: true } },
+    log,
+  );
+}
+
+/** The SwarmParams fields that tie a swarm to its DHT node. */
+export function swarmDhtParams(dht: RunningDht | undefined, log: Logger, onEvent: EventSink): Pick<SwarmParams, 'peerSources' | 'peerOptions' | 'readyFields'> {
+  if (!dht) return {};
+  const onAnnounced = (nodes: number): void => onEvent('announced', { nodes });
+  return { peerSources: dhtSources(dht, log, onAnnounced), peerOptions: dhtPeerOptions(dht), readyFields: dhtReadyFields(dht) };
 }
 
 /** Maps app failures to CLI errors and exit codes (CLI.md: 2 bad input, 3 gave up, 1 run time). */
@@ -82,6 +104,10 @@ export function makeSink(out: Output): { onEvent: EventSink; end: () => void } {
       case 'ready':
         line?.end();
         return out.info(`${typeof f.magnet === 'string' ? f.magnet + '\n' : ''}listening on TCP port ${String(f.tcpPort)}; ${String(f.have)}/${String(f.pieces)} pieces verified`);
+      case 'announced':
+        return out.info(`announced on the DHT to ${String(f.nodes)} nodes`);
+      case 'searching':
+        return out.info(`finding peers and fetching the metadata of ${String(f.infohash)}...`);
       case 'metadata':
         return out.info(`${String(f.name)}: ${String(f.bytes)} bytes in ${String(f.pieces)} pieces, infohash ${String(f.infohash)}`);
       case 'complete':
@@ -123,15 +149,19 @@ export const seedCommand: CommandModule<object, SeedArgs> = {
     const controller = new AbortController();
     const stopSignals = onShutdown(() => controller.abort());
     const release = keepProcessAlive();
+    const log = stderrLogger('warn');
+    let dht: RunningDht | undefined;
     try {
+      dht = await startCommandDht(args, 'seed', log);
       await runSeed({
         path: args.path, pieceLength, out: common.dir, peers: common.peers, port: common.port, bind: common.bind,
         uploadLimit: common.uploadLimit, downloadLimit: common.downloadLimit,
-        log: stderrLogger('warn'), onEvent: sink.onEvent, signal: controller.signal,
+        log, onEvent: sink.onEvent, signal: controller.signal, ...swarmDhtParams(dht, log, sink.onEvent),
       });
     } catch (err) {
       throw mapFailure(err);
     } finally {
+      await dht?.close().catch(() => undefined);
       sink.end();
       release();
       stopSignals();
