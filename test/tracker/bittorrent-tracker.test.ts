@@ -29,9 +29,13 @@ const params = (id: number, port: number, over: Partial<AnnounceParams> = {}): A
 });
 const hasPeer = (peers: PeerAddress[], port: number): boolean => peers.some((p) => p.host === '127.0.0.1' && p.port === port);
 
-/** Polls on real time until `cond` holds (loopback I/O; the test timeout bounds it). */
-async function waitFor(cond: () => boolean): Promise<void> {
-  while (!cond()) await sleep(deps.clock, 5);
+/** Polls on real time until `cond` holds; fails with a clear message instead of hanging to the test timeout. */
+async function waitFor(cond: () => boolean, what: string, limitMs = 10_000): Promise<void> {
+  const deadline = deps.clock.now() + limitMs;
+  while (!cond()) {
+    if (deps.clock.now() > deadline) throw new Error(`gave up waiting for ${what}`);
+    await sleep(deps.clock, 5);
+  }
 }
 
 let tracker: TrackerServer | undefined;
@@ -75,12 +79,12 @@ describe('against bittorrent-tracker over loopback HTTP', () => {
       );
     const a = session(0xa1, 7001, () => undefined);
     a.start();
-    await waitFor(() => a.stats().successes > 0);
-    let resolvePeers: (p: PeerAddress[]) => void = () => undefined;
-    const bGot = new Promise<PeerAddress[]>((resolve) => (resolvePeers = resolve));
-    const b = session(0xb2, 7002, (peers) => resolvePeers(peers));
+    await waitFor(() => a.stats().successes > 0, "A's started announce");
+    const bGot: PeerAddress[] = [];
+    const b = session(0xb2, 7002, (peers) => bGot.push(...peers));
     b.start();
-    expect(hasPeer(await bGot, 7001)).toBe(true);
+    await waitFor(() => b.stats().successes > 0, "B's started announce");
+    expect(hasPeer(bGot, 7001)).toBe(true);
     expect(tracker.peers(INFO_HASH).sort()).toEqual(['127.0.0.1:7001', '127.0.0.1:7002']);
 
     await a.stop();
