@@ -7,6 +7,7 @@
  *
  * A lookup is an async iterable of typed events; it honours an AbortSignal and an overall deadline.
  */
+import { setMaxListeners } from 'node:events';
 import type { CompactNodeInfo, PeerAddress } from '../codec/compact.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { compareDistance, type NodeId } from './node-id.js';
@@ -101,6 +102,8 @@ export async function* lookup(deps: LookupDeps, options: LookupOptions): AsyncGe
   const seenPeers = new Set<string>();
   const events: LookupEvent[] = [];
   const inner = new AbortController();
+  // Every query in flight listens on this one signal; more than Node's default 10 is normal here.
+  setMaxListeners(maxQueries + 1, inner.signal);
   let wake: (() => void) | undefined;
   let active = 0;
   let queries = 0;

@@ -29,7 +29,7 @@ describe('bootstrap node with 200 joiners on loopback', () => {
     rmSync(stateDir, { recursive: true, force: true });
   });
 
-  const bootArgs = ['bootstrap', '--bind', BOOT_HOST, '--dht-port', '0', '--allow-local', '--ping-delay', '1', '--state-dir', stateDir, '--stats-interval', '1', '--json'];
+  const bootArgs = ['bootstrap', '--bind', BOOT_HOST, '--dht-port', '0', '--allow-local', '--ping-delay', '0.2', '--state-dir', stateDir, '--stats-interval', '1', '--json'];
 
   it('gives every joiner a healthy table from a verified, spread pool, and keeps the pool across a restart', async () => {
     requireOurCommand('bootstrap');
@@ -43,7 +43,7 @@ describe('bootstrap node with 200 joiners on loopback', () => {
       nodes.push(n);
     }
     // Joiners retry while their tables are thin; verified nodes enter the pool a second after contact.
-    const deadline = Date.now() + 40_000;
+    const deadline = Date.now() + 60_000;
     while (Date.now() < deadline && nodes.some((n) => n.node.table.size < 8)) await new Promise((r) => setTimeout(r, 500));
     const sizes = nodes.map((n) => n.node.table.size);
     expect(Math.min(...sizes)).toBeGreaterThanOrEqual(8);
@@ -55,24 +55,31 @@ describe('bootstrap node with 200 joiners on loopback', () => {
     const sock = createSocket('udp4');
     await new Promise<void>((r) => sock.bind(0, '127.0.6.1', r));
     const seen = new Map<string, number>();
+    let replies = 0;
     sock.on('message', (msg) => {
       const m = decodeMessage(new Uint8Array(msg));
-      if (m.kind === 'response') for (const n of m.body.nodes ?? []) seen.set(n.host, (seen.get(n.host) ?? 0) + 1);
+      if (m.kind !== 'response') return;
+      replies++;
+      for (const n of m.body.nodes ?? []) seen.set(n.host, (seen.get(n.host) ?? 0) + 1);
     });
     for (let i = 0; i < 12; i++) {
       sock.send(encode({ t: `q${i}`, y: 'q', q: 'find_node', a: { id: new Uint8Array(20).fill(i), target: new Uint8Array(20).fill(i) } }), entry.port, entry.host);
       await new Promise((r) => setTimeout(r, 20));
     }
-    await new Promise((r) => setTimeout(r, 300));
+    const repliesBy = Date.now() + 5_000;
+    while (replies < 12 && Date.now() < repliesBy) await new Promise((r) => setTimeout(r, 50));
     sock.close();
-    // The first reply to an address gets 16 nodes, repeats within a minute get 4.
-    expect(seen.size).toBeGreaterThanOrEqual(16 + 11 * 4 - 4);
-    expect(Math.max(...seen.values())).toBeLessThanOrEqual(1);
+    expect(replies).toBe(12);
+    // The first reply to an address gets 16 nodes, repeats within a minute get 4: 60 entries. The joiners'
+    // own queries advance the round-robin cursor meanwhile, so the entries may wrap around the pool, but
+    // they are spread over it rather than repeating a hot few.
+    expect(seen.size).toBeGreaterThanOrEqual(40);
+    expect(Math.max(...seen.values())).toBeLessThanOrEqual(2);
 
     expect((await boot.stop()).code).toBe(0);
     const again = procs.cli('bootstrap-again', bootArgs);
     const ready2 = await again.ready();
     expect(ready2.nodeId).toBe(ready.nodeId);
     expect(ready2.pool as number).toBeGreaterThanOrEqual(JOINERS * 0.95);
-  });
+  }, 120_000);
 });

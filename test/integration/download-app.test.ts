@@ -46,7 +46,7 @@ describe('runSeed / runDownload', () => {
     let cleaned = false;
     const events: string[] = [];
     const outcome = await runDownload({
-      torrent: join(dir, 'f.torrent'), out: join(dir, 'out'), peers: [], port: 0, bind: '127.0.0.1', uploadLimit: 0, downloadLimit: 0,
+      source: { kind: 'torrent', path: join(dir, 'f.torrent') }, out: join(dir, 'out'), peers: [], port: 0, bind: '127.0.0.1', uploadLimit: 0, downloadLimit: 0,
       seedAfter: false, timeoutMs: 30_000, log: silentLogger, signal: new AbortController().signal,
       onEvent: (event) => events.push(event),
       peerSources: [
@@ -77,7 +77,7 @@ describe('runSeed / runDownload', () => {
   it('maps bad input to usage errors and no data to seed_no_data', async () => {
     const signal = new AbortController().signal;
     const common = { out: dir, peers: [], port: 0, bind: '127.0.0.1', uploadLimit: 0, downloadLimit: 0, log: silentLogger, signal, onEvent: () => {} };
-    const missing = await runDownload({ ...common, torrent: join(dir, 'nope.torrent'), seedAfter: false }).catch((e: unknown) => e);
+    const missing = await runDownload({ ...common, source: { kind: 'torrent', path: join(dir, 'nope.torrent') }, seedAfter: false }).catch((e: unknown) => e);
     expect(missing).toBeInstanceOf(SwarmAppError);
     expect((missing as SwarmAppError).kind).toBe('usage');
     const created = await createTorrentFromPath({}, join(dir, 'src', 'f.bin'), { pieceLength: 32768, creationDate: null });
