@@ -67,8 +67,11 @@ export type PeerSourceStarter = (handle: SwarmHandle, signal: AbortSignal) => ((
 /** What to download: a .torrent file, or a magnet link / infohash whose metadata must come from peers. */
 export type DownloadSource = { kind: 'torrent'; path: string } | { kind: 'magnet'; magnet: MagnetLink; findMetadata: MetadataFinder };
 
-/** Fetches the info dictionary for a magnet link (app/magnet.ts); rejects when `signal` aborts. */
-export type MetadataFinder = (signal: AbortSignal) => Promise<{ info: InfoDictionary; peers: PeerEndpoint[] }>;
+/**
+ * Fetches the info dictionary for a magnet link (app/magnet.ts); rejects when `signal` aborts. `tcpPort`
+ * is where we already listen, for announces made while searching.
+ */
+export type MetadataFinder = (signal: AbortSignal, tcpPort: number) => Promise<{ info: InfoDictionary; peers: PeerEndpoint[] }>;
 
 export interface DownloadParams extends SwarmParams {
   source: DownloadSource;
@@ -109,6 +112,34 @@ export async function loadTorrent(path: string): Promise<Metainfo> {
   }
 }
 
+/**
+ * The TCP listener, opened before the swarm exists: a magnet download listens from the start, so it can
+ * announce a real port to trackers while it still fetches the metadata. Connections that arrive before
+ * the swarm is attached are closed (we have nothing to offer them yet).
+ */
+export class EarlyListener {
+  private run: SwarmRun | undefined;
+  private constructor(readonly listener: TcpListener) {}
+
+  static async open(params: Pick<SwarmParams, 'bind' | 'port'>): Promise<EarlyListener> {
+    let early: EarlyListener | undefined;
+    try {
+      const listener = await listenTcp({ host: params.bind, port: params.port }, (stream, remote) => {
+        if (early?.run === undefined) stream.destroy();
+        else early.run.session.acceptInbound(stream, remote);
+      });
+      early = new EarlyListener(listener);
+      return early;
+    } catch (err) {
+      throw new SwarmAppError(errorCode(err) ?? 'tcp_listen', errorMessage(err), 'runtime', { cause: err });
+    }
+  }
+
+  attach(run: SwarmRun): void {
+    this.run = run;
+  }
+}
+
 /** Everything a swarm run holds, opened in order and closed in reverse. */
 export class SwarmRun implements SwarmHandle {
   readonly clock: Clock = new SystemClock();
@@ -142,19 +173,11 @@ export class SwarmRun implements SwarmHandle {
   }
 
   /** Opens the listener, then the session (which runs the resume check). */
-  static async open(info: InfoDictionary, storage: PieceStorage, params: SwarmParams, options: { leech: boolean }): Promise<SwarmRun> {
-    let listener: TcpListener;
-    let run: SwarmRun | undefined;
-    try {
-      listener = await listenTcp({ host: params.bind, port: params.port }, (stream, remote) => {
-        if (run === undefined) stream.destroy();
-        else run.session.acceptInbound(stream, remote);
-      });
-    } catch (err) {
-      throw new SwarmAppError(errorCode(err) ?? 'tcp_listen', errorMessage(err), 'runtime', { cause: err });
-    }
-    run = new SwarmRun(info, storage, params, listener.port, options);
-    run.listener = listener;
+  static async open(info: InfoDictionary, storage: PieceStorage, params: SwarmParams, options: { leech: boolean }, early?: EarlyListener): Promise<SwarmRun> {
+    const port = early ?? (await EarlyListener.open(params));
+    const run = new SwarmRun(info, storage, params, port.listener.port, options);
+    run.listener = port.listener;
+    port.attach(run);
     // A signal during the resume check (which reads every byte already on disk) ends it at once.
     const stop = (): void => void run?.session.close();
     params.signal.addEventListener('abort', stop, { once: true });
@@ -260,10 +283,16 @@ export class SwarmRun implements SwarmHandle {
  * The metadata phase of a magnet download: the info dictionary from peers, within the caller's deadline.
  * Exit 3 (gave up) when it does not come in time.
  */
-async function metadataFromPeers(source: Extract<DownloadSource, { kind: 'magnet' }>, params: DownloadParams, clock: Clock, started: number): Promise<{ info: InfoDictionary; peers: PeerEndpoint[] }> {
+async function metadataFromPeers(
+  source: Extract<DownloadSource, { kind: 'magnet' }>,
+  params: DownloadParams,
+  tcpPort: number,
+  clock: Clock,
+  started: number,
+): Promise<{ info: InfoDictionary; peers: PeerEndpoint[] }> {
   const deadline = params.timeoutMs === undefined ? undefined : AbortSignal.any([params.signal, timeoutSignal(clock, params.timeoutMs)]);
   try {
-    return await source.findMetadata(deadline ?? params.signal);
+    return await source.findMetadata(deadline ?? params.signal, tcpPort);
   } catch (err) {
     if (params.signal.aborted) throw new SwarmAppError('interrupted', 'stopped while fetching metadata', 'runtime', { cause: err });
     if (deadline?.aborted) {
@@ -286,14 +315,21 @@ export async function runDownload(params: DownloadParams): Promise<RunOutcome> {
   const started = clock.now();
   let info: InfoDictionary;
   let found: PeerEndpoint[] = [];
+  let early: EarlyListener | undefined;
   if (params.source.kind === 'torrent') {
     info = await loadTorrent(params.source.path);
     params.onEvent('metadata', { infohash: toHex(info.infoHash), name: info.name, bytes: info.totalLength, pieces: info.pieceCount, ms: 0 });
   } else {
-    params.onEvent('searching', { infohash: toHex(params.source.magnet.infoHash) });
-    const got = await metadataFromPeers(params.source, params, clock, started);
-    info = got.info;
-    found = got.peers;
+    early = await EarlyListener.open(params);
+    params.onEvent('searching', { infohash: toHex(params.source.magnet.infoHash), tcpPort: early.listener.port });
+    try {
+      const got = await metadataFromPeers(params.source, params, early.listener.port, clock, started);
+      info = got.info;
+      found = got.peers;
+    } catch (err) {
+      await early.listener.close();
+      throw err;
+    }
     params.onEvent('metadata', { infohash: toHex(info.infoHash), name: info.name, bytes: info.totalLength, pieces: info.pieceCount, ms: Math.round(clock.now() - started), peers: found.length });
   }
   const metainfo = info;
@@ -301,10 +337,11 @@ export async function runDownload(params: DownloadParams): Promise<RunOutcome> {
   try {
     storage = new FileStorage({ log: params.log }, { root: params.out, layout: metainfo });
   } catch (err) {
+    await early?.listener.close();
     throw new SwarmAppError(errorCode(err) ?? 'storage_path_escape', errorMessage(err), 'usage', { cause: err });
   }
   // The peers that served the metadata are the first to ask for data.
-  const run = await SwarmRun.open(metainfo, storage, { ...params, peers: [...found, ...params.peers] }, { leech: true });
+  const run = await SwarmRun.open(metainfo, storage, { ...params, peers: [...found, ...params.peers] }, { leech: true }, early);
   try {
     params.onEvent('ready', { tcpPort: run.tcpPort, ...params.readyFields, infohash: run.infohash, magnet: run.magnet, have: run.progress().have, pieces: metainfo.pieceCount });
     let completeAt: number | undefined;

@@ -21,7 +21,12 @@ export type HttpGet = (url: string, options: { signal: AbortSignal; maxBytes: nu
 const USER_AGENT = 'dht-node/0.1';
 
 /** The production HttpGet over node:http/https. */
-export const nodeHttpGet: HttpGet = (url, { signal, maxBytes }) =>
+/** An HttpGet whose connections leave from `localAddress` (the CLI's --bind), so trackers see that address. */
+export function httpGetFrom(localAddress: string | undefined): HttpGet {
+  return (url, options) => nodeHttpGet(url, options, localAddress);
+}
+
+export const nodeHttpGet = (url: string, { signal, maxBytes }: { signal: AbortSignal; maxBytes: number }, localAddress?: string): Promise<HttpGetResponse> =>
   new Promise<HttpGetResponse>((resolve, reject) => {
     if (signal.aborted) {
       reject(signal.reason);
@@ -48,6 +53,7 @@ export const nodeHttpGet: HttpGet = (url, { signal, maxBytes }) =>
     };
     const req = lib.request(target, {
       method: 'GET',
+      ...(localAddress !== undefined ? { localAddress } : {}),
       // A fresh connection per announce: announces are minutes apart, and no pooled socket outlives us.
       agent: false,
       headers: { 'user-agent': USER_AGENT, 'accept-encoding': 'identity', connection: 'close' },

@@ -19,7 +19,8 @@ import { parseSeconds } from '../args.js';
 import { withDhtOptions } from '../dht-options.js';
 import { CliError, EXIT } from '../exit-codes.js';
 import { onShutdown } from '../shutdown.js';
-import { makeSink, mapFailure, resolveSwarmArgs, startCommandDht, swarmDhtParams, withSwarmOptions, type SwarmArgs } from './seed.js';
+import { discoveryParams, makeSink, mapFailure, resolveSwarmArgs, startCommandDht, torrentDiscoveryHints, withSwarmOptions, type SwarmArgs } from './seed.js';
+import { collectTrackers, trackerMetadataSource } from '../../app/tracker-sources.js';
 
 /** A magnet link or a 40-hex infohash, else a .torrent path (which must exist). */
 async function resolveSource(text: string): Promise<{ kind: 'torrent'; path: string } | { kind: 'magnet'; magnet: MagnetLink }> {
@@ -57,8 +58,8 @@ export const downloadCommand: CommandModule<object, DownloadArgs> = {
     const timeoutMs = args.timeout === undefined ? undefined : parseSeconds(args.timeout, '--timeout');
     const log = stderrLogger('warn');
     const source = await resolveSource(args.source);
-    if (source.kind === 'magnet' && args.dht === false && common.peers.length === 0 && source.magnet.peers.length === 0) {
-      throw new CliError('no_peer_source', 'with --no-dht a magnet link needs --peer addresses or x.pe hints', EXIT.usage);
+    if (source.kind === 'magnet' && args.dht === false && common.peers.length === 0 && source.magnet.peers.length === 0 && source.magnet.trackers.length + common.trackers.length === 0) {
+      throw new CliError('no_peer_source', 'with --no-dht a magnet link needs a tracker, --peer addresses or x.pe hints', EXIT.usage);
     }
     const sink = makeSink(common.out);
     const controller = new AbortController();
@@ -66,20 +67,24 @@ export const downloadCommand: CommandModule<object, DownloadArgs> = {
     const release = keepProcessAlive();
     let dht: RunningDht | undefined;
     try {
-      dht = await startCommandDht(args, 'download', log);
+      const hints = source.kind === 'torrent' ? await torrentDiscoveryHints(source.path) : { trackers: source.magnet.trackers, private: false };
+      dht = hints.private ? undefined : await startCommandDht(args, 'download', log);
       const running = dht;
+      const trackers = collectTrackers(hints.trackers, common.trackers);
+      const peerId = generatePeerId(new SystemRandom());
       const downloadSource: DownloadSource =
         source.kind === 'torrent'
           ? source
           : {
               kind: 'magnet',
               magnet: source.magnet,
-              findMetadata: (signal) =>
+              findMetadata: (signal, tcpPort) =>
                 findMetadata({
                   infoHash: source.magnet.infoHash,
-                  peerId: generatePeerId(new SystemRandom()),
+                  peerId,
                   peers: [...source.magnet.peers, ...common.peers],
                   dht: running,
+                  extraSources: trackers.length > 0 ? [trackerMetadataSource(trackers, source.magnet.infoHash, peerId, tcpPort, common.allowLocal, common.bind, log)] : [],
                   bind: common.bind,
                   clock: new SystemClock(),
                   random: new SystemRandom(),
@@ -90,7 +95,7 @@ export const downloadCommand: CommandModule<object, DownloadArgs> = {
       await runDownload({
         source: downloadSource, out: common.dir, peers: common.peers, port: common.port, bind: common.bind,
         uploadLimit: common.uploadLimit, downloadLimit: common.downloadLimit, seedAfter: args['seed-after'] === true, timeoutMs,
-        log, onEvent: sink.onEvent, signal: controller.signal, ...swarmDhtParams(dht, log, sink.onEvent),
+        log, onEvent: sink.onEvent, signal: controller.signal, ...discoveryParams(dht, trackers, common, log, sink.onEvent),
       });
     } catch (err) {
       throw mapFailure(err);

@@ -5,7 +5,8 @@
  */
 import { resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import { SwarmAppError, type EventSink, type SwarmParams } from '../../app/download.js';
+import { loadTorrent, SwarmAppError, type EventSink, type SwarmParams } from '../../app/download.js';
+import { collectTrackers, trackerSwarmSource } from '../../app/tracker-sources.js';
 import type { RunningDht } from '../../app/dht.js';
 import { dhtPeerOptions, dhtReadyFields, dhtSources, startSwarmDht } from '../../app/swarm-dht.js';
 import type { Logger } from '../../util/log.js';
@@ -29,6 +30,7 @@ export interface SwarmArgs extends DhtArgs {
   'upload-limit'?: string;
   'download-limit'?: string;
   dht?: boolean;
+  tracker?: string[];
 }
 
 export function withSwarmOptions<T>(y: Argv<T>): Argv<T & SwarmArgs> {
@@ -38,7 +40,8 @@ export function withSwarmOptions<T>(y: Argv<T>): Argv<T & SwarmArgs> {
     .option('out', { type: 'string', describe: "the folder the torrent's files live in (default the current folder)" })
     .option('upload-limit', { type: 'string', default: '0', describe: 'bytes/s over all peers, with k/M/G suffixes; 0 = no limit' })
     .option('download-limit', { type: 'string', default: '0', describe: 'bytes/s over all peers, with k/M/G suffixes; 0 = no limit' })
-    .option('dht', { type: 'boolean', default: true, describe: 'use the DHT (--no-dht to turn it off)' }) as unknown as Argv<T & SwarmArgs>;
+    .option('dht', { type: 'boolean', default: true, describe: 'use the DHT (--no-dht to turn it off)' })
+    .option('tracker', { type: 'string', array: true, describe: 'HTTP tracker to announce to as well (repeatable)' }) as unknown as Argv<T & SwarmArgs>;
 }
 
 export interface ResolvedSwarmArgs {
@@ -49,6 +52,8 @@ export interface ResolvedSwarmArgs {
   bind: string | undefined;
   uploadLimit: number;
   downloadLimit: number;
+  trackers: string[];
+  allowLocal: boolean;
 }
 
 export function resolveSwarmArgs(args: SwarmArgs): ResolvedSwarmArgs {
@@ -61,7 +66,12 @@ export function resolveSwarmArgs(args: SwarmArgs): ResolvedSwarmArgs {
     bind: args.bind,
     uploadLimit: parseRate(args['upload-limit'] ?? '0', '--upload-limit'),
     downloadLimit: parseRate(args['download-limit'] ?? '0', '--download-limit'),
+    trackers: collectTrackers(args.tracker),
+    allowLocal: args['allow-local'] === true,
   };
+  for (const t of resolved.trackers) {
+    if (!/^https?:\/\//i.test(t)) out.warn(`tracker ${t}: only http:// and https:// trackers are supported; it will be skipped`);
+  }
   return resolved;
 }
 
@@ -78,11 +88,32 @@ export async function startCommandDht(args: SwarmArgs, role: string, log: Logger
   );
 }
 
-/** The SwarmParams fields that tie a swarm to its DHT node. */
-export function swarmDhtParams(dht: RunningDht | undefined, log: Logger, onEvent: EventSink): Pick<SwarmParams, 'peerSources' | 'peerOptions' | 'readyFields'> {
-  if (!dht) return {};
+/**
+ * The SwarmParams fields that tie a swarm to its peer discovery: the DHT node (unless off, or the torrent is
+ * private, BEP 27) and the HTTP trackers.
+ */
+export function discoveryParams(
+  dht: RunningDht | undefined,
+  trackers: readonly string[],
+  common: Pick<ResolvedSwarmArgs, 'allowLocal' | 'bind'>,
+  log: Logger,
+  onEvent: EventSink,
+): Pick<SwarmParams, 'peerSources' | 'peerOptions' | 'readyFields'> {
+  const sources = trackers.length > 0 ? [trackerSwarmSource(trackers, common.allowLocal, common.bind, log)] : [];
+  if (!dht) return { peerSources: sources };
   const onAnnounced = (nodes: number): void => onEvent('announced', { nodes });
-  return { peerSources: dhtSources(dht, log, onAnnounced), peerOptions: dhtPeerOptions(dht), readyFields: dhtReadyFields(dht) };
+  return { peerSources: [...dhtSources(dht, log, onAnnounced), ...sources], peerOptions: dhtPeerOptions(dht), readyFields: dhtReadyFields(dht) };
+}
+
+/** Trackers of a .torrent given on the command line, and whether it is private (BEP 27: no DHT). */
+export async function torrentDiscoveryHints(path: string): Promise<{ trackers: string[]; private: boolean }> {
+  if (!path.toLowerCase().endsWith('.torrent')) return { trackers: [], private: false };
+  try {
+    const m = await loadTorrent(path);
+    return { trackers: m.trackers, private: m.private };
+  } catch {
+    return { trackers: [], private: false }; // the run itself reports an unreadable torrent
+  }
 }
 
 /** Maps app failures to CLI errors and exit codes (CLI.md: 2 bad input, 3 gave up, 1 run time). */
@@ -152,11 +183,14 @@ export const seedCommand: CommandModule<object, SeedArgs> = {
     const log = stderrLogger('warn');
     let dht: RunningDht | undefined;
     try {
-      dht = await startCommandDht(args, 'seed', log);
+      const hints = await torrentDiscoveryHints(args.path);
+      if (hints.private && args.dht !== false) log.warn('private torrent (BEP 27): trackers only, no DHT');
+      dht = hints.private ? undefined : await startCommandDht(args, 'seed', log);
+      const trackers = collectTrackers(hints.trackers, common.trackers);
       await runSeed({
         path: args.path, pieceLength, out: common.dir, peers: common.peers, port: common.port, bind: common.bind,
         uploadLimit: common.uploadLimit, downloadLimit: common.downloadLimit,
-        log, onEvent: sink.onEvent, signal: controller.signal, ...swarmDhtParams(dht, log, sink.onEvent),
+        log, onEvent: sink.onEvent, signal: controller.signal, ...discoveryParams(dht, trackers, common, log, sink.onEvent),
       });
     } catch (err) {
       throw mapFailure(err);
