@@ -15,6 +15,16 @@ export interface PeerAddress {
 
 export interface CompactNodeInfo extends PeerAddress {
   id: Uint8Array;
+  /** The node's compact encoding, when a holder keeps it (routing-table contacts do). */
+  compact?: Uint8Array | undefined;
+}
+
+/** One node's compact form (26 bytes for IPv4, 38 for IPv6), or undefined for a non-IP host. */
+export function encodeCompactNode(node: CompactNodeInfo): Uint8Array | undefined {
+  const family = familyOf(node.host);
+  if (family === undefined) return undefined;
+  const out = encodeNodes([{ id: node.id, host: node.host, port: node.port }], family);
+  return out.length > 0 ? out : undefined;
 }
 
 export const ID_LENGTH = 20;
@@ -152,6 +162,11 @@ export function encodeNodes(nodes: readonly CompactNodeInfo[], family: AddressFa
   let n = 0;
   for (const node of nodes) {
     const at = n * size;
+    if (node.compact !== undefined && node.compact.length === size) {
+      out.set(node.compact, at);
+      n++;
+      continue;
+    }
     if (family === 4) {
       if (!ipv4ToBytes(node.host, out, at + ID_LENGTH)) continue;
     } else {

@@ -11,7 +11,7 @@
  */
 import KBucket from 'k-bucket';
 import { isAcceptableAddress } from '../codec/address.js';
-import { familyOf, type PeerAddress } from '../codec/compact.js';
+import { encodeCompactNode, familyOf, type PeerAddress } from '../codec/compact.js';
 import { bytesEqual, toHex } from '../util/bytes.js';
 import { BUCKET_REFRESH_MS, GOOD_NODE_MS, K, MAX_NODE_FAILURES } from './constants.js';
 import { commonPrefixLength, compareDistance, ID_BITS, type NodeId } from './node-id.js';
@@ -27,6 +27,8 @@ export interface Contact extends PeerAddress {
   failures: number;
   /** k-bucket's field; unused by us but required by its types. */
   vectorClock: number;
+  /** The 26- or 38-byte compact node info (BEP 5 / BEP 32), cached for replies. */
+  compact?: Uint8Array | undefined;
 }
 
 export type NodeState = 'good' | 'questionable' | 'bad';
@@ -162,6 +164,8 @@ export class RoutingTable {
       }
     }
     const contact: Contact = { id, host: address.host, port: address.port, lastResponse: now, lastQuery: 0, failures: 0, vectorClock: 0 };
+    // Its compact form, made once: every find_node and get_peers reply that names it copies these bytes.
+    contact.compact = encodeCompactNode(contact);
     return this.insert(contact, now);
   }
 
@@ -231,7 +235,17 @@ export class RoutingTable {
   closest(target: Uint8Array, n: number = this.k, now?: number): Contact[] {
     const found = this.buckets.closest(target, n + 4);
     const usable = now === undefined ? found : found.filter((c) => this.state(c, now) !== 'bad');
-    usable.sort((a, b) => compareDistance(a.id, b.id, target));
+    // k-bucket sorted them by a float distance, exact but for ties in the first ~53 bits: one insertion
+    // pass with the exact comparator restores byte-wise order at the cost of a comparison per element.
+    for (let i = 1; i < usable.length; i++) {
+      const c = usable[i] as Contact;
+      let j = i - 1;
+      while (j >= 0 && compareDistance((usable[j] as Contact).id, c.id, target) > 0) {
+        usable[j + 1] = usable[j] as Contact;
+        j--;
+      }
+      usable[j + 1] = c;
+    }
     if (usable.length > n) usable.length = n;
     return usable;
   }

@@ -9,11 +9,15 @@ import { bytesEqual, utf8 } from '../util/bytes.js';
 import { TOKEN_LENGTH, TOKEN_ROTATE_MS } from './constants.js';
 
 const SECRET_BYTES = 16;
+/** Addresses whose current token is remembered. */
+const TOKEN_CACHE_SIZE = 10_000;
 
 export class TokenManager {
   private current: Uint8Array;
   private previous: Uint8Array;
   private rotatedAt: number;
+  private readonly cache = new Map<string, Uint8Array>();
+  private cacheSecret: Uint8Array | undefined;
 
   constructor(
     private readonly random: Random,
@@ -45,7 +49,19 @@ export class TokenManager {
   /** The token for a requester at `host`. */
   issue(host: string, now: number): Uint8Array {
     this.rotate(now);
-    return this.hash(this.current, host);
+    // A busy node answers the same addresses again and again: a bounded cache of the current secret's
+    // tokens saves a SHA-1 per get_peers. It is dropped whenever the secret changes.
+    if (this.cacheSecret !== this.current) {
+      this.cache.clear();
+      this.cacheSecret = this.current;
+    }
+    let token = this.cache.get(host);
+    if (token === undefined) {
+      token = this.hash(this.current, host);
+      if (this.cache.size >= TOKEN_CACHE_SIZE) this.cache.clear();
+      this.cache.set(host, token);
+    }
+    return token;
   }
 
   /** True when `token` was issued to `host` within the last 5-10 minutes. */

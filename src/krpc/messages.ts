@@ -19,6 +19,7 @@ import {
   type PeerAddress,
 } from '../codec/compact.js';
 import { DecodeError } from '../util/errors.js';
+import { writeResponse } from './response-writer.js';
 import { latin1 } from '../util/bytes.js';
 
 /** BEP 5 error codes. */
@@ -187,35 +188,33 @@ function decodeQuery(msg: BDict, t: Uint8Array): KrpcQuery {
   if (!isDict(a)) fail('krpc_no_args', `query "${name}" without an argument dictionary`, t, true);
   const commonReason = checkFields(a, COMMON_FIELDS);
   if (commonReason) fail('krpc_bad_args', commonReason, t, true);
-  const base = {
-    kind: 'query' as const,
-    t,
-    id: (a.id as Uint8Array).slice(),
-    readOnly: msg.ro === 1,
-    want: readWant(a),
-    version: optionalBytes(msg, 'v', MAX_VERSION_LENGTH),
-  };
+  const id = (a.id as Uint8Array).slice();
+  const readOnly = msg.ro === 1;
+  const want = readWant(a);
+  const version = optionalBytes(msg, 'v', MAX_VERSION_LENGTH);
   if (!(name in QUERY_SCHEMA)) {
     // BEP 5 leaves unknown methods to 204, but a query that carries a target is usefully answered like
     // find_node (libtorrent does this, which lets newer extensions still make progress through us).
     const target = a.target ?? a.info_hash;
-    return { ...base, method: 'unknown', name, target: isBytes(target) && target.length === ID_LENGTH ? target.slice() : undefined };
+    const t20 = isBytes(target) && target.length === ID_LENGTH ? target.slice() : undefined;
+    return { kind: 'query', t, id, readOnly, want, version, method: 'unknown', name, target: t20 };
   }
   const method = name as QueryMethod;
   const reason = checkFields(a, QUERY_SCHEMA[method]);
   if (reason) fail('krpc_bad_args', `${method}: ${reason}`, t, true);
+  // Object literals, not spreads: this runs for every query a busy node receives.
   switch (method) {
     case 'ping':
-      return { ...base, method };
+      return { kind: 'query', t, id, readOnly, want, version, method };
     case 'find_node':
-      return { ...base, method, target: (a.target as Uint8Array).slice() };
+      return { kind: 'query', t, id, readOnly, want, version, method, target: (a.target as Uint8Array).slice() };
     case 'get_peers':
-      return { ...base, method, infoHash: (a.info_hash as Uint8Array).slice() };
+      return { kind: 'query', t, id, readOnly, want, version, method, infoHash: (a.info_hash as Uint8Array).slice() };
     case 'announce_peer': {
       const impliedPort = a.implied_port === 1;
       const port = isInt(a.port) ? a.port : 0;
       if (!impliedPort && port === 0) fail('krpc_bad_args', 'announce_peer: "port" must be 1..65535 without implied_port', t, true);
-      return { ...base, method, infoHash: (a.info_hash as Uint8Array).slice(), port, impliedPort, token: (a.token as Uint8Array).slice() };
+      return { kind: 'query', t, id, readOnly, want, version, method, infoHash: (a.info_hash as Uint8Array).slice(), port, impliedPort, token: (a.token as Uint8Array).slice() };
     }
   }
 }
@@ -345,7 +344,13 @@ export interface ResponseFields {
   token?: Uint8Array;
 }
 
+/** Encodes a response (the hot path: see response-writer.ts, which writes the same bytes in one pass). */
 export function encodeResponse(t: Uint8Array, fields: ResponseFields, requester: PeerAddress, ctx: EncodeContext): Uint8Array {
+  return writeResponse(t, fields, requester, ctx);
+}
+
+/** The same response through the generic encoder: the reference the fast writer is tested against. */
+export function encodeResponseGeneric(t: Uint8Array, fields: ResponseFields, requester: PeerAddress, ctx: EncodeContext): Uint8Array {
   const r: Record<string, EncodableValue | undefined> = { id: fields.id };
   if (fields.nodes !== undefined) r.nodes = fields.nodes instanceof Uint8Array ? fields.nodes : encodeNodes(fields.nodes, 4);
   if (fields.nodes6 !== undefined) r.nodes6 = encodeNodes(fields.nodes6, 6);

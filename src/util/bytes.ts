@@ -56,5 +56,11 @@ export function fromUtf8(b: Uint8Array): string {
 
 /** Latin-1: one char per byte, lossless both ways (for bencode dictionary keys). */
 export function latin1(b: Uint8Array): string {
+  // Dictionary keys are short; building the string directly avoids a Buffer per key on the hot path.
+  if (b.length <= 16) {
+    let s = '';
+    for (let i = 0; i < b.length; i++) s += String.fromCharCode(b[i] as number);
+    return s;
+  }
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
 }
