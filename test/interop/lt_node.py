@@ -4,12 +4,18 @@
 Run with the system interpreter that has python3-libtorrent (Debian: /usr/bin/python3):
 
     /usr/bin/python3 test/interop/lt_node.py --bind 127.0.0.5 [--port 0] [--bootstrap HOST:PORT ...]
-        [--seed PATH | --torrent FILE --save-path DIR]
+        [--seed PATH [--write-torrent FILE] | --torrent FILE --save-path DIR]
+        [--download MAGNET|FILE.torrent --save-path DIR] [--peer HOST:PORT ...] [--no-dht]
+        [--enc enabled|disabled|forced]
 
 stdout, one JSON object per line:
     {"event":"ready","impl":"libtorrent","dhtPort":N,"tcpPort":N,"nodeId":"hex"}
     {"event":"seeding","infohash":"hex","magnet":"...","tcpPort":N}          (seed modes, once verified)
     {"event":"announcing","infohash":"hex","port":N}                          (reply to `announce`)
+    {"event":"metadata","infohash":"hex","name":"...","bytes":N,"ms":N}       (--download, info dict known)
+    {"event":"progress","have":N,"pieces":N,"peers":N}                        (--download, about once a second)
+    {"event":"complete","infohash":"hex","bytes":N,"ms":N}                    (--download, all pieces verified)
+    {"event":"peer_connected","host":"...","port":N} / {"event":"peer_closed",...,"reason":"..."}
     {"event":"peer","infohash":"hex","host":"...","port":N}                   (each new peer of a lookup)
     {"event":"nodes","count":N}                                               (reply to `nodes`)
     {"event":"error","code":"...","message":"..."}
@@ -24,6 +30,12 @@ Why `announce` adds a torrent: the Debian 2.0.8 binding has no converter for dht
 so session.dht_announce() cannot be called from Python (libtorrent issue #7441, fixed by PR #7443 in
 later releases). A torrent added by info-hash alone makes libtorrent announce itself on the DHT, with its
 own listen port (the port argument is therefore ignored; the `announcing` event says which port is used).
+
+--download makes a leecher for the peer wire and magnet interop tests: it adds a magnet link (its x.pe
+peers included) or a .torrent, connects to every --peer, and reports metadata, progress and completion
+(ms counted from the moment the torrent was added). --no-dht turns the DHT off (wire-only tests); --enc
+sets both in_enc_policy and out_enc_policy (libtorrent's default, "enabled", tries MSE first and retries
+in plaintext; "disabled" speaks plaintext only).
 
 The node never reaches the public DHT: dht_bootstrap_nodes is replaced by the given list (empty when none is
 given; its default is a public router) and every socket is bound to --bind.
@@ -61,6 +73,12 @@ START_TIMEOUT_S = 20
 ANNOUNCE_INTERVAL_S = 5
 # Poll interval of the alert loop; also bounds how late a stdin command is handled.
 ALERT_WAIT_MS = 100
+# How often a leecher prints a progress event (the CLI contract's "about once a second").
+PROGRESS_INTERVAL_S = 1.0
+# libtorrent retries a refused MSE handshake in plaintext by itself; only if no peer is connected for this
+# long (it gave up on every --peer) are the --peer addresses handed to it again.
+RECONNECT_AFTER_S = 10.0
+ENC_POLICIES = {"enabled": "pe_enabled", "disabled": "pe_disabled", "forced": "pe_forced"}
 
 
 def emit(obj):
@@ -68,11 +86,11 @@ def emit(obj):
     sys.stdout.flush()
 
 
-def settings_for(bind, port, bootstrap):
+def settings_for(bind, port, bootstrap, dht=True):
     return {
         "listen_interfaces": f"{bind}:{port}",
         "outgoing_interfaces": bind,
-        "enable_dht": True,
+        "enable_dht": dht,
         # Replaces the default public router (dht.libtorrent.org); empty means no bootstrap at all.
         "dht_bootstrap_nodes": ",".join(bootstrap),
         "enable_lsd": False,
@@ -94,11 +112,18 @@ def settings_for(bind, port, bootstrap):
         "dht_announce_interval": ANNOUNCE_INTERVAL_S,
         # Peers of a test network all live on loopback; libtorrent must not refuse to talk to them.
         "allow_multiple_connections_per_ip": True,
+        # Our node speaks BitTorrent over TCP only (no uTP, BEP 29). libtorrent connects over uTP first and
+        # a uTP attempt to us only times out, so peer connections use TCP.
+        "enable_outgoing_utp": False,
+        "enable_incoming_utp": False,
         "alert_mask": (lt.alert.category_t.dht_notification
                        | lt.alert.category_t.dht_operation_notification  # dht_get_peers_reply_alert
                        | lt.alert.category_t.error_notification
                        | lt.alert.category_t.status_notification
-                       | lt.alert.category_t.storage_notification),
+                       | lt.alert.category_t.storage_notification
+                       # peer_connect/peer_disconnected alerts: which connections a wire test made.
+                       | lt.alert.category_t.peer_notification
+                       | lt.alert.category_t.connect_notification),
     }
 
 
@@ -141,23 +166,37 @@ def main():
     ap.add_argument("--bootstrap", action="append", default=[])
     ap.add_argument("--seed", help="file or directory to make a v1 torrent of and seed")
     ap.add_argument("--torrent", help=".torrent file to seed (with --save-path)")
-    ap.add_argument("--save-path", help="folder holding the --torrent data")
+    ap.add_argument("--save-path", help="folder holding the --torrent data, or receiving --download data")
+    ap.add_argument("--write-torrent", help="with --seed: also write the made .torrent to this file")
+    ap.add_argument("--download", help="magnet link or .torrent file to download into --save-path")
+    ap.add_argument("--peer", action="append", default=[], help="HOST:PORT to connect to (repeatable)")
+    ap.add_argument("--no-dht", action="store_true", help="do not run the DHT")
+    ap.add_argument("--enc", choices=sorted(ENC_POLICIES), help="in/out encryption policy (default libtorrent's)")
     args = ap.parse_args()
 
-    settings = settings_for(args.bind, args.port, args.bootstrap)
+    settings = settings_for(args.bind, args.port, args.bootstrap, dht=not args.no_dht)
+    if args.enc:
+        policy = getattr(lt.enc_policy, ENC_POLICIES[args.enc])
+        settings["out_enc_policy"] = policy
+        settings["in_enc_policy"] = policy
     if os.environ.get("LT_NODE_DEBUG"):
         # Every DHT packet and log line goes to stderr: for diagnosing a failing interop test.
         settings["alert_mask"] |= lt.alert.category_t.dht_log_notification
     ses = lt.session(settings)
     deadline = time.monotonic() + START_TIMEOUT_S
     node_id = None
+    started = False
     while time.monotonic() < deadline:
+        if ses.is_listening() and args.no_dht:
+            started = True
+            break
         if ses.is_listening() and ses.is_dht_running():
             node_id = node_id_hex(ses)
             if node_id:
+                started = True
                 break
         time.sleep(0.05)
-    if node_id is None:
+    if not started:
         emit({"event": "error", "code": "DHT_NOT_STARTED", "message": f"libtorrent DHT did not start on {args.bind}"})
         return 1
     # Also add the bootstrap nodes as ordinary nodes: libtorrent never keeps "router" nodes from
@@ -175,6 +214,9 @@ def main():
     if args.seed or args.torrent:
         if args.seed:
             ti, save_path = make_torrent(args.seed)
+            if args.write_torrent:
+                with open(args.write_torrent, "wb") as f:
+                    f.write(lt.bencode(lt.create_torrent(ti).generate()))
         else:
             ti, save_path = lt.torrent_info(args.torrent), args.save_path or "."
         atp = lt.add_torrent_params()
@@ -182,6 +224,9 @@ def main():
         atp.save_path = save_path
         ses.add_torrent(atp)
         seeding[str(ti.info_hashes().v1)] = False
+    leech = None
+    if args.download:
+        leech = start_download(ses, args.download, args.save_path or scratch, args.peer)
 
     lines = queue.Queue()
     threading.Thread(target=stdin_reader, args=(lines,), daemon=True).start()
@@ -200,6 +245,97 @@ def main():
         if ses.wait_for_alert(ALERT_WAIT_MS) is not None:
             for alert in ses.pop_alerts():
                 on_alert(ses, alert, seen, seeding)
+                if leech is not None:
+                    leech.on_alert(alert)
+        if leech is not None:
+            leech.tick()
+
+
+class Leech:
+    """One torrent being downloaded: prints metadata, progress and complete events once each (progress
+    about once a second)."""
+
+    def __init__(self, handle, peers):
+        self.handle = handle
+        self.peers = peers
+        self.added = time.monotonic()
+        self.metadata_sent = False
+        self.complete_sent = False
+        self.next_progress = self.added + PROGRESS_INTERVAL_S
+        self.last_with_peers = self.added
+
+    def ms(self):
+        return int((time.monotonic() - self.added) * 1000)
+
+    def connect(self):
+        for host, port in self.peers:
+            self.handle.connect_peer((host, port))
+
+    def on_alert(self, alert):
+        if isinstance(alert, lt.metadata_received_alert):
+            self.metadata()
+        elif isinstance(alert, lt.torrent_finished_alert):
+            self.metadata()
+            self.finished()
+        elif isinstance(alert, lt.peer_connect_alert):
+            emit({"event": "peer_connected", "host": alert.endpoint[0], "port": alert.endpoint[1]})
+        elif isinstance(alert, lt.peer_disconnected_alert):
+            emit({"event": "peer_closed", "host": alert.endpoint[0], "port": alert.endpoint[1],
+                  "reason": alert.message()})
+
+    def metadata(self):
+        if self.metadata_sent or not self.handle.status().has_metadata:
+            return
+        self.metadata_sent = True
+        ti = self.handle.torrent_file()
+        emit({"event": "metadata", "infohash": str(ti.info_hashes().v1), "name": ti.name(),
+              "bytes": ti.total_size(), "pieces": ti.num_pieces(), "ms": self.ms()})
+
+    def finished(self):
+        status = self.handle.status()
+        if self.complete_sent or not status.is_seeding:
+            return
+        self.complete_sent = True
+        emit({"event": "complete", "infohash": str(status.info_hashes.v1), "bytes": status.total_wanted_done,
+              "ms": self.ms(), "downloadedPayload": status.total_payload_download})
+
+    def tick(self):
+        now = time.monotonic()
+        if now < self.next_progress or self.complete_sent:
+            return
+        self.next_progress = now + PROGRESS_INTERVAL_S
+        status = self.handle.status()
+        self.metadata()
+        emit({"event": "progress", "have": status.num_pieces,
+              "pieces": self.handle.torrent_file().num_pieces() if status.has_metadata else 0,
+              "peers": status.num_peers, "down": status.download_payload_rate})
+        if status.num_peers > 0:
+            self.last_with_peers = now
+        elif now - self.last_with_peers >= RECONNECT_AFTER_S:
+            self.last_with_peers = now
+            emit({"event": "reconnecting", "peers": len(self.peers)})
+            self.connect()
+        self.finished()
+
+
+def parse_host_port(text):
+    host, _, port = text.rpartition(":")
+    return host, int(port)
+
+
+def start_download(ses, source, save_path, peers):
+    if source.startswith("magnet:"):
+        atp = lt.parse_magnet_uri(source)
+    else:
+        atp = lt.add_torrent_params()
+        atp.ti = lt.torrent_info(source)
+    atp.save_path = save_path
+    handle = ses.add_torrent(atp)
+    leech = Leech(handle, [parse_host_port(p) for p in peers])
+    leech.connect()
+    leech.metadata()  # a .torrent: known from the start
+    emit({"event": "added", "infohash": str(handle.info_hashes().v1) if hasattr(handle, "info_hashes") else None})
+    return leech
 
 
 def handle(ses, words, scratch, seen):

@@ -1,8 +1,11 @@
 /**
  * Building blocks of the interop networks: our `run` nodes, our `lookup` (with or without `--announce`),
- * and polling a partner's get_peers until a given peer shows up. Addresses are 127.x.y.z, which Linux
- * loopback answers without setup; each test file uses its own 127.0.N.0/24 so files never collide.
+ * polling a partner's get_peers until a given peer shows up, and for the wire and magnet tests: our `seed`
+ * and `download`, a libtorrent leecher, reproducible data files and byte-for-byte comparison. Addresses
+ * are 127.x.y.z, which Linux loopback answers without setup; each test file uses its own 127.0.N.0/24 so files never collide.
  */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { expect } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { num, retryUntil, str, type JsonEvent, type JsonLineProcess, type ProcessGroup } from '../support/processes.js';
@@ -143,4 +146,106 @@ export function setupOrFail(beforeAllHook: (fn: () => Promise<void>) => void, se
   return () => {
     if (failure !== undefined) throw failure;
   };
+}
+
+/**
+ * Writes `bytes` of reproducible pseudo-random data (SHA-256 in counter mode over `seed`) to `path`: the
+ * same seed gives the same file, hence the same info-hash, and no two pieces are alike.
+ */
+export function writePatternFile(path: string, bytes: number, seed: string): void {
+  const out = Buffer.alloc(bytes);
+  for (let off = 0, i = 0; off < bytes; off += 32, i++) {
+    createHash('sha256').update(`${seed}:${i}`).digest().copy(out, off);
+  }
+  writeFileSync(path, out);
+}
+
+/** Fails unless `actual` holds exactly the bytes of `expected` (size and SHA-1 in the message). */
+export function expectSameFile(actual: string, expected: string): void {
+  const digest = (p: string): string => `${statSync(p).size} bytes, sha1 ${createHash('sha1').update(readFileSync(p)).digest('hex')}`;
+  expect(existsSync(actual), `${actual} exists`).toBe(true);
+  expect(digest(actual)).toBe(digest(expected));
+  expect(Buffer.compare(readFileSync(actual), readFileSync(expected))).toBe(0);
+}
+
+/** A magnet link with the info-hash only, or with `x.pe` peers (BEP 9): no tracker, no name. */
+export function bareMagnet(infohash: string, peers: Endpoint[] = []): string {
+  return `magnet:?xt=urn:btih:${infohash}${peers.map((p) => `&x.pe=${hostPort(p)}`).join('')}`;
+}
+
+/** `--timeout` of one `download` run, seconds. */
+export const DOWNLOAD_TIMEOUT_S = 90;
+/** How long a download process may take beyond its own --timeout before we call it hung. */
+const DOWNLOAD_EXIT_SLACK_MS = 15_000;
+
+/** What one run of our `download` printed. */
+export interface DownloadResult {
+  metadata: JsonEvent;
+  complete: JsonEvent;
+  exitCode: number | null;
+  proc: JsonLineProcess;
+}
+
+/**
+ * Runs our `download <source>` to completion (bounded by --timeout plus slack) and checks the CLI
+ * contract on the way: a metadata event, a complete event with the torrent's size, exit 0.
+ */
+export async function ourDownload(
+  group: ProcessGroup,
+  opts: { source: string; bind: string; out: string; peers?: Endpoint[]; bootstrap?: Endpoint[]; dht: boolean },
+): Promise<DownloadResult> {
+  const args = ['download', opts.source, '--out', opts.out, '--bind', opts.bind, '--port', '0', '--allow-local'];
+  args.push('--json', '--timeout', String(DOWNLOAD_TIMEOUT_S), '--state-dir', group.tempDir('interop-download-state-'));
+  if (!opts.dht) args.push('--no-dht');
+  for (const p of opts.peers ?? []) args.push('--peer', hostPort(p));
+  for (const b of opts.bootstrap ?? []) args.push('--bootstrap', hostPort(b));
+  const p = group.cli(`ours download ${opts.bind}`, args);
+  const budget = DOWNLOAD_TIMEOUT_S * 1000 + DOWNLOAD_EXIT_SLACK_MS;
+  const metadata = await p.waitFor((e) => e.event === 'metadata' || e.event === 'error', budget, 'a metadata event');
+  if (metadata.event === 'error') throw new Error(`${p.name} failed: ${JSON.stringify(metadata)}\n${p.describe()}`);
+  const complete = await p.waitFor((e) => e.event === 'complete' || e.event === 'error', budget, 'a complete event');
+  if (complete.event === 'error') throw new Error(`${p.name} failed: ${JSON.stringify(complete)}\n${p.describe()}`);
+  expect(num(complete, 'bytes')).toBe(num(metadata, 'bytes'));
+  const status = await p.waitExit(DOWNLOAD_EXIT_SLACK_MS, 'exit after complete');
+  return { metadata, complete, exitCode: status.code, proc: p };
+}
+
+/**
+ * Starts our `seed <path>` (a file, or a .torrent whose data is in `out`) and waits for its `ready`
+ * event, which the contract prints only once the data is verified.
+ */
+export async function ourSeed(
+  group: ProcessGroup,
+  opts: { path: string; bind: string; out?: string; bootstrap?: Endpoint[]; dht: boolean },
+): Promise<{ proc: JsonLineProcess; ready: JsonEvent; at: Endpoint }> {
+  const args = ['seed', opts.path, '--bind', opts.bind, '--port', '0', '--allow-local', '--json'];
+  args.push('--state-dir', group.tempDir('interop-seed-state-'));
+  if (opts.out !== undefined) args.push('--out', opts.out);
+  if (!opts.dht) args.push('--no-dht');
+  for (const b of opts.bootstrap ?? []) args.push('--bootstrap', hostPort(b));
+  const proc = group.cli(`ours seed ${opts.bind}`, args);
+  const ready = await proc.ready();
+  expect(str(ready, 'infohash')).toMatch(/^[0-9a-f]{40}$/);
+  return { proc, ready, at: { host: opts.bind, port: num(ready, 'tcpPort') } };
+}
+
+/** Budget for a libtorrent leecher to report `complete`. */
+export const PARTNER_DOWNLOAD_MS = 90_000;
+
+/**
+ * Starts a libtorrent leecher (lt_node.py --download) and waits for its metadata and complete events;
+ * `extra` carries driver flags such as --no-dht, --enc or --bootstrap.
+ */
+export async function libtorrentDownload(
+  group: ProcessGroup,
+  opts: { source: string; bind: string; savePath: string; peers?: Endpoint[]; extra?: string[] },
+): Promise<{ proc: JsonLineProcess; metadata: JsonEvent; complete: JsonEvent }> {
+  const args = ['--bind', opts.bind, '--download', opts.source, '--save-path', opts.savePath, ...(opts.extra ?? [])];
+  for (const p of opts.peers ?? []) args.push('--peer', hostPort(p));
+  const proc = group.libtorrent(`libtorrent leecher ${opts.bind}`, args);
+  await proc.ready();
+  const metadata = await proc.waitFor((e) => e.event === 'metadata', PARTNER_DOWNLOAD_MS, 'a metadata event');
+  const complete = await proc.waitFor((e) => e.event === 'complete', PARTNER_DOWNLOAD_MS, 'a complete event');
+  expect(num(complete, 'bytes')).toBe(num(metadata, 'bytes'));
+  return { proc, metadata, complete };
 }
