@@ -412,8 +412,12 @@ export class DhtNode {
       return;
     }
     this.rebootstrapDelay = MAINTENANCE_INTERVAL_MS;
+    // A steady trickle rather than bursts: one find_node per tick to the node heard from least recently,
+    // which both checks it (BEP 5 questionable -> good or bad) and shows us its neighbourhood.
     const stale = this.table.stalestQuestionable(now);
-    if (stale) this.queryNode(stale, { method: 'ping' }, undefined, stale.id).catch(() => undefined);
+    if (stale) {
+      this.queryNode(stale, { method: 'find_node', target: randomIdWithPrefix(this.random, stale.id, 8) }, undefined, stale.id).catch(() => undefined);
+    }
     if (!this.refreshing) {
       const range = this.table.staleRanges(now)[0];
       if (range !== undefined) {

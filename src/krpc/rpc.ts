@@ -32,6 +32,12 @@ export const DEFAULT_QUERY_RETRIES = 1;
 export const DEFAULT_MAX_IN_FLIGHT = 2048;
 /** Queries allowed to wait for a slot; past this a query fails at once with rpc_overloaded. */
 export const DEFAULT_MAX_QUEUED = 8192;
+/**
+ * The global outbound budget: queries we send per second (one second of burst). An ordinary node sends
+ * tens per second; this bounds what a bug, a hostile network feeding endless lookups, or many lookups at
+ * once can make us send. Queries over budget wait in the queue.
+ */
+export const DEFAULT_MAX_QUERIES_PER_SECOND = 500;
 
 export class RpcError extends DhtNodeError {
   constructor(
@@ -70,6 +76,8 @@ export interface RpcStats {
   errorsSent: number;
   /** Queries ignored because their address was over the rate limit. */
   rateLimited: number;
+  /** Queries that had to wait for the outbound budget. */
+  budgetWaits: number;
 }
 
 export interface RpcOptions {
@@ -81,6 +89,8 @@ export interface RpcOptions {
   readOnly?: boolean;
   /** Queries per second one address may send before it is ignored for a while; 0 turns the limit off. */
   ipRateLimit?: number;
+  /** Queries we may send per second (the global outbound budget); 0 for no budget. */
+  maxQueriesPerSecond?: number;
 }
 
 export interface RpcDeps {
@@ -127,6 +137,7 @@ export class Rpc {
     dropped: {},
     errorsSent: 0,
     rateLimited: 0,
+    budgetWaits: 0,
   };
 
   private readonly opts: Required<RpcOptions>;
@@ -134,6 +145,10 @@ export class Rpc {
   private readonly pending = new Map<string, Pending>();
   private readonly waiting: Waiting[] = [];
   private nextTid: number;
+  /** Outbound budget tokens and when they were last refilled. */
+  private tokens: number;
+  private tokensAt: number;
+  private budgetTimer: TimerHandle | undefined;
   private handler: QueryHandler = () => undefined;
   private unmatchedHandler: UnmatchedHandler | undefined;
   private closed = false;
@@ -149,7 +164,10 @@ export class Rpc {
       maxQueued: options.maxQueued ?? DEFAULT_MAX_QUEUED,
       readOnly: options.readOnly ?? false,
       ipRateLimit: options.ipRateLimit ?? DEFAULT_IP_RATE_LIMIT,
+      maxQueriesPerSecond: options.maxQueriesPerSecond ?? DEFAULT_MAX_QUERIES_PER_SECOND,
     };
+    this.tokens = this.opts.maxQueriesPerSecond;
+    this.tokensAt = deps.clock.now();
     this.limiter = new IpRateLimiter(this.opts.ipRateLimit);
     this.nextTid = deps.random.int(0x10000);
     deps.transport.onDatagram((data, from) => this.receive(data, from));
@@ -188,10 +206,41 @@ export class Rpc {
       if (this.closed) return reject(new RpcError('rpc_closed', 'RPC layer closed'));
       if (signal?.aborted) return reject(new RpcError('rpc_aborted', 'aborted'));
       const start = (): void => this.start(to, ownId, args, signal, resolve, reject);
-      if (this.pending.size < this.opts.maxInFlight) return start();
+      if (this.waiting.length === 0 && this.pending.size < this.opts.maxInFlight && this.takeToken()) return start();
       if (this.waiting.length >= this.opts.maxQueued) return reject(new RpcError('rpc_overloaded', 'too many queries waiting'));
       this.waiting.push({ run: start });
+      this.startWaiting();
     });
+  }
+
+  /** Takes one token of the outbound budget if there is one (refilled continuously, one second of burst). */
+  private takeToken(): boolean {
+    const rate = this.opts.maxQueriesPerSecond;
+    if (rate <= 0) return true;
+    const now = this.deps.clock.now();
+    this.tokens = Math.min(rate, this.tokens + ((now - this.tokensAt) * rate) / 1000);
+    this.tokensAt = now;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+
+  /** Starts waiting queries while a slot and a token are free; waits for the next token otherwise. */
+  private startWaiting(): void {
+    while (this.waiting.length > 0 && this.pending.size < this.opts.maxInFlight) {
+      if (!this.takeToken()) {
+        this.stats.budgetWaits++;
+        if (this.budgetTimer === undefined && !this.closed) {
+          const wait = Math.ceil(1000 / this.opts.maxQueriesPerSecond);
+          this.budgetTimer = this.deps.clock.setTimeout(() => {
+            this.budgetTimer = undefined;
+            this.startWaiting();
+          }, wait);
+        }
+        return;
+      }
+      (this.waiting.shift() as Waiting).run();
+    }
   }
 
   private start(
@@ -256,9 +305,8 @@ export class Rpc {
     p.cleanupSignal?.();
     if (answer) p.resolve(answer);
     else if (err) p.reject(err);
-    // A slot opened: start the next waiting query.
-    const next = this.waiting.shift();
-    next?.run();
+    // A slot opened: start the next waiting queries the budget allows.
+    this.startWaiting();
   }
 
   private drop(code: string): void {
@@ -329,7 +377,9 @@ export class Rpc {
   /** Fails every pending and waiting query; further queries are refused. */
   close(): void {
     this.closed = true;
+    if (this.budgetTimer !== undefined) this.deps.clock.clearTimeout(this.budgetTimer);
     for (const p of [...this.pending.values()]) this.finish(p, undefined, new RpcError('rpc_closed', 'RPC layer closed'));
-    this.waiting.length = 0;
+    // Each waiting query's start() sees `closed` and rejects, so no caller is left hanging.
+    for (const w of this.waiting.splice(0)) w.run();
   }
 }

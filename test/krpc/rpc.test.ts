@@ -112,4 +112,34 @@ describe('Rpc', () => {
     await clock.advanceAsync(50);
     expect(replies).toEqual([expect.objectContaining({ kind: 'error', code: 202 })]);
   });
+
+  it('keeps to the outbound budget, starting queued queries as it refills', async () => {
+    const { clock, net, a, rpcA } = setup({ maxQueriesPerSecond: 10, timeoutMs: 60_000 });
+    net.kill('10.0.0.2');
+    let sent = 0;
+    const send = a.send.bind(a);
+    a.send = (data, to) => {
+      sent++;
+      send(data, to);
+    };
+    const all = Array.from({ length: 30 }, () => rpcA.query({ host: '10.0.0.2', port: 2000 }, ID, { method: 'ping' }).catch((e: unknown) => e));
+    expect(sent).toBe(10);
+    await clock.advanceAsync(1000);
+    expect(sent).toBeGreaterThanOrEqual(19);
+    expect(sent).toBeLessThanOrEqual(21);
+    await clock.advanceAsync(1000);
+    expect(sent).toBe(30);
+    expect(rpcA.stats.budgetWaits).toBeGreaterThan(0);
+    rpcA.close();
+    for (const e of await Promise.all(all)) expect((e as RpcError).code).toBe('rpc_closed');
+  });
+
+  it('rejects queries still waiting when closed', async () => {
+    const { rpcA } = setup({ maxInFlight: 1 });
+    const first = rpcA.query({ host: '10.0.0.2', port: 2000 }, ID, { method: 'ping' }).catch((e: unknown) => e);
+    const queued = rpcA.query({ host: '10.0.0.2', port: 2000 }, ID, { method: 'ping' }).catch((e: unknown) => e);
+    rpcA.close();
+    expect(((await first) as RpcError).code).toBe('rpc_closed');
+    expect(((await queued) as RpcError).code).toBe('rpc_closed');
+  });
 });
