@@ -71,10 +71,14 @@ async function startOurs({ n, hostOf, waveSize, log }) {
   }
   log(`ours: ${n} sockets bound, joining in waves of ${waveSize}`);
   for (let i = 1; i < n; i += waveSize) {
-    await Promise.all(nodes.slice(i, i + waveSize).map((x) => bounded(x.r.node.bootstrap(), JOIN_TIMEOUT_MS, null).catch(() => null)));
+    const wave = nodes.slice(i, i + waveSize);
+    await Promise.all(wave.map((x) => bounded(x.r.node.bootstrap(), JOIN_TIMEOUT_MS, null).catch(() => null)));
+    // Maintenance starts when a node has joined, so the nodes' 5-second ticks (and the range refreshes
+    // a fresh table runs in its first minute) are spread as in a real network, not fired all at once.
+    for (const x of wave) x.r.node.start();
     if ((i - 1) % (waveSize * 10) === 0) log(`ours: joined ${Math.min(i + waveSize, n)}/${n}`);
   }
-  for (const x of nodes) x.r.node.start();
+  nodes[0].r.node.start();
   return {
     size: n,
     hostOf,

@@ -10,6 +10,7 @@
  *
  * stdout: one JSON line with the raw results of every lookup; progress goes to stderr.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { startNetwork } from './dht-lookups-nets.mjs';
 
 /** Ours on 127.1.0.0/16, bittorrent-dht on 127.2.0.0/16: never outside 127.0.0.0/8. */
@@ -24,6 +25,8 @@ const LOOKUP_CAP_MS = 30_000;
 const PEER_PORT_BASE = 20_000;
 /** Quiet time after the announces, so the stores have answered before the lookups. */
 const AFTER_ANNOUNCE_MS = 1_000;
+/** Sampling interval of the event-loop delay histogram. */
+const LOOP_RESOLUTION_MS = 2;
 
 function parseArgs(argv) {
   const out = { impl: '', nodes: 0, lookups: 50, parallel: 4, hashes: 5, settleSeconds: 5, seed: 1, killShare: 0.25 };
@@ -92,16 +95,30 @@ async function lookupRound(net, name, { count, parallel, hashes, wanted, exclude
   const results = [];
   let next = 0;
   const t0 = Date.now();
+  // Event-loop delay during the round: with a whole network in one process, a busy loop delays answers
+  // as a slow network would, so it is reported beside the times.
+  const loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
+  loop.enable();
   const worker = async () => {
     for (let job = jobs[next++]; job; job = jobs[next++]) {
       const r = await net.lookup(job.origin, hashes[job.h], wanted[job.h], LOOKUP_CAP_MS);
-      results.push({ ...r, origin: job.origin, table: net.tableSize(job.origin) });
+      results.push({ ...r, origin: job.origin, h: job.h, table: net.tableSize(job.origin) });
       if (results.length % 10 === 0) log(`${name}: ${results.length}/${count} lookups`);
     }
   };
   await Promise.all(Array.from({ length: parallel }, worker));
+  loop.disable();
+  // The histogram holds each sampling interval as measured; the delay is what exceeds the resolution.
+  const excess = (ns) => Math.max(0, ns / 1e6 - LOOP_RESOLUTION_MS);
+  const loopDelay = { p50: excess(loop.percentile(50)), p99: excess(loop.percentile(99)), max: excess(loop.max) };
+  log(`${name}: event-loop delay p50 ${loopDelay.p50.toFixed(1)} ms, p99 ${loopDelay.p99.toFixed(1)} ms`);
   log(`${name}: ${count} lookups in ${((Date.now() - t0) / 1000).toFixed(1)} s, ${results.filter((r) => r.found).length} found a peer`);
-  return results;
+  return { results, loopDelay, seconds: (Date.now() - t0) / 1000 };
+}
+
+/** How many live nodes store each hash (the announce's replicas). */
+function replicas(net, hashes) {
+  return hashes.map((hash) => Array.from({ length: net.size }, (_, i) => i).filter((i) => net.alive(i) && net.stores(i, hash)).length);
 }
 
 async function main() {
@@ -132,15 +149,18 @@ async function main() {
   await sleep(AFTER_ANNOUNCE_MS);
   const excluded = new Set(announcers);
   const opts = { count: args.lookups, parallel: args.parallel, hashes, wanted, excluded, rand };
+  const replicasBefore = replicas(net, hashes);
+  log(`${name}: replicas per hash ${replicasBefore.join(' ')}`);
   const before = await lookupRound(net, `${name} before churn`, opts);
 
   const victims = shuffle(Array.from({ length: net.size }, (_, i) => i).filter((i) => !excluded.has(i)), rand).slice(0, Math.round(net.size * args.killShare));
   await Promise.all(victims.map((i) => net.kill(i)));
   log(`${name}: killed ${victims.length} nodes`);
+  const replicasAfter = replicas(net, hashes);
   const after = await lookupRound(net, `${name} after churn`, opts);
 
   await net.closeAll();
-  process.stdout.write(`${JSON.stringify({ impl: args.impl, nodes: args.nodes, joinSeconds, tableMedian: tables[tables.length >> 1], killed: victims.length, before, after })}\n`);
+  process.stdout.write(`${JSON.stringify({ impl: args.impl, nodes: args.nodes, joinSeconds, tableMedian: tables[tables.length >> 1], killed: victims.length, replicasBefore, replicasAfter, before, after })}\n`);
   process.exit(0);
 }
 

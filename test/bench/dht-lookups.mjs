@@ -77,7 +77,7 @@ function quantile(values, q) {
 }
 
 /** The figures of one lookup round. */
-function summarize(round) {
+function summarize({ results: round, loopDelay }) {
   const found = round.filter((r) => r.found);
   return {
     lookups: round.length,
@@ -90,6 +90,12 @@ function summarize(round) {
     ownQueriesMedian: quantile(round.map((r) => r.queries), 0.5),
     unansweredMedian: quantile(round.map((r) => r.unanswered), 0.5),
     timeouts: round.filter((r) => r.outcome === 'timeout').length,
+    loopDelay,
+    /** Share of lookups that found the peer, per announced hash. */
+    successByHash: [...new Set(round.map((r) => r.h))].sort((a, b) => a - b).map((h) => {
+      const of = round.filter((r) => r.h === h);
+      return of.filter((r) => r.found).length / of.length;
+    }),
   };
 }
 
@@ -156,7 +162,14 @@ async function main() {
     for (const [impl, r] of [['ours', o], ['bittorrent-dht', b]]) {
       if (!r) continue;
       const extra = impl === 'ours' ? `; own query count (retries excluded) median ${r.before.ownQueriesMedian} → ${r.after.ownQueriesMedian}, unanswered per lookup median ${r.before.unansweredMedian} → ${r.after.unansweredMedian}` : '';
-      out.push(`- ${impl}: joined in ${r.raw.joinSeconds.toFixed(0)} s, median table ${r.raw.tableMedian} nodes, killed ${r.raw.killed}; lookups over the ${30} s cap: ${r.before.timeouts} → ${r.after.timeouts}${extra}`);
+      const pct = (xs) => xs.map((x) => `${Math.round(x * 100)}%`).join(' ');
+      const loop = (s) => `${s.loopDelay.p50.toFixed(0)}/${s.loopDelay.p99.toFixed(0)} ms`;
+      out.push(
+        `- ${impl}: joined in ${r.raw.joinSeconds.toFixed(0)} s, median table ${r.raw.tableMedian} nodes, killed ${r.raw.killed}; ` +
+          `stored by ${r.raw.replicasBefore.join(' ')} → ${r.raw.replicasAfter.join(' ')} live nodes per hash; ` +
+          `success per hash ${pct(r.before.successByHash)} → ${pct(r.after.successByHash)}; ` +
+          `event-loop delay p50/p99 ${loop(r.before)} → ${loop(r.after)}; lookups over the 30 s cap: ${r.before.timeouts} → ${r.after.timeouts}${extra}`,
+      );
     }
     if (!args.only || args.only === 'ours') out.push(`- ${verdict(n, o)}`);
     out.push('');
