@@ -6,8 +6,7 @@
 import { isAcceptableAddress } from '../codec/address.js';
 import { familyOf, type CompactNodeInfo, type PeerAddress } from '../codec/compact.js';
 import type { QueryArgs } from '../krpc/messages.js';
-import { Rpc, type RpcAnswer, type RpcOptions, type RpcStats } from '../krpc/rpc.js';
-import type { DatagramTransport } from '../krpc/transport.js';
+import { Rpc, type RpcAnswer } from '../krpc/rpc.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { bytesEqual } from '../util/bytes.js';
 import { silentLogger, type Logger } from '../util/log.js';
@@ -24,10 +23,13 @@ import {
 import { handleQuery, type HandlerContext } from './handlers.js';
 import { lookup, type ClosestNode, type LookupEvent, type LookupSeed, type LookupSummary } from './lookup.js';
 import { compareDistance, randomIdWithPrefix, randomNodeId, toNodeId, type NodeId } from './node-id.js';
-import { PeerStore, type PeerStoreOptions } from './peer-store.js';
-import { RoutingTable, type Bep42Policy, type RoutingTableStats } from './routing-table.js';
+import { PeerStore } from './peer-store.js';
+import { RoutingTable, type Bep42Policy } from './routing-table.js';
 import { idForAddress, isValidIdForAddress } from './bep42.js';
 import { TokenManager } from './tokens.js';
+import type { DhtNodeDeps, DhtNodeOptions, DhtNodeStats, LookupRequest } from './node-types.js';
+
+export type { DhtNodeDeps, DhtNodeOptions, DhtNodeStats, LookupRequest } from './node-types.js';
 
 /** Saved contacts kept as seeds; about one full table's worth. */
 const MAX_HINTS = 512;
@@ -36,64 +38,6 @@ const MAX_REBOOTSTRAP_DELAY_MS = 5 * 60_000;
 /** Saved contacts pinged at once on restore. */
 const RESTORE_CONCURRENCY = 32;
 
-export interface DhtNodeDeps {
-  clock: Clock;
-  random: Random;
-  transport: DatagramTransport;
-  log?: Logger;
-  /**
-   * BEP 32: a node per address family shares one peer store and one token secret, so a peer announced
-   * over IPv4 is found over IPv6 and a token is good whichever socket it came in on.
-   */
-  peerStore?: PeerStore;
-  tokens?: TokenManager;
-}
-
-export interface DhtNodeOptions {
-  /** Our node id; random when not given (state/ keeps it across restarts). */
-  id?: NodeId;
-  /** Where to start when the table is empty. */
-  bootstrap?: readonly PeerAddress[];
-  /** Accept loopback and private addresses (LAN use, tests on 127.0.0.x). */
-  allowLocal?: boolean;
-  k?: number;
-  alpha?: number;
-  /** BEP 43: do not ask others to add us to their tables (short-lived clients such as `lookup`). */
-  readOnly?: boolean;
-  /** BEP 42 policy for other nodes' ids in our table. */
-  bep42?: Bep42Policy;
-  /**
-   * BEP 42 for our own id: once responders agree on our external IP and our id does not match it, take a
-   * matching id (the table is rebuilt around it). Off for a node whose id must stay fixed.
-   */
-  deriveIdFromIp?: boolean;
-  /** One routing-table entry per IP address (default true; tests on the single IPv6 loopback turn it off). */
-  onePerIp?: boolean;
-  rpc?: RpcOptions;
-  peerStore?: PeerStoreOptions;
-}
-
-export interface LookupRequest {
-  /** find_node when false, get_peers when true. */
-  getPeers: boolean;
-  signal?: AbortSignal;
-  timeoutMs?: number;
-}
-
-export interface DhtNodeStats {
-  nodes: number;
-  goodNodes: number;
-  depth: number;
-  storedInfoHashes: number;
-  storedPeers: number;
-  queriesReceived: Record<string, number>;
-  announcesStored: number;
-  announcesBadToken: number;
-  announcesRefusedAddress: number;
-  verifyPings: number;
-  rpc: RpcStats;
-  table: RoutingTableStats;
-}
 
 export class DhtNode {
   private currentId: NodeId;
