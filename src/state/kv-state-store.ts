@@ -36,7 +36,6 @@ import type {
   PeerLoadResult,
   PeerRecord,
   PoolRecord,
-  StateNamespace,
   StateReport,
   StateStore,
 } from './state-store.js';

@@ -18,7 +18,6 @@ import type { BlockRef } from '../wire/messages.js';
 import { generatePeerId } from '../wire/handshake.js';
 import type { TimerHandle } from '../util/clock.js';
 import { bytesEqual, compareBytes, toHex } from '../util/bytes.js';
-import { errorMessage } from '../util/errors.js';
 import { Availability } from './availability.js';
 import { BAN_STRIKES, BanList, type PeerIdentity } from './ban-list.js';
 import { Bitfield } from './bitfield.js';

@@ -19,14 +19,6 @@ function field(n: number, idx: Iterable<number>): Bitfield {
   return f;
 }
 
-/** Delivers every block of `index` from `peer`. */
-function deliverPiece(picker: PiecePicker, peer: string, index: number): void {
-  for (let b = 0; b < picker.blockCount(index); b++) {
-    const r = picker.blockRequest(index, b);
-    picker.blockReceived(peer, r.index, r.begin, r.length);
-  }
-}
-
 describe('PiecePicker geometry', () => {
   it('splits pieces into 16 KiB blocks with a short last piece and last block', () => {
     const { picker } = setup(3, 64 * KiB, 2 * 64 * KiB + 20_000);
