@@ -174,7 +174,7 @@ export function bareMagnet(infohash: string, peers: Endpoint[] = []): string {
 }
 
 /** `--timeout` of one `download` run, seconds. */
-export const DOWNLOAD_TIMEOUT_S = 90;
+export const DOWNLOAD_TIMEOUT_S = 60;
 /** How long a download process may take beyond its own --timeout before we call it hung. */
 const DOWNLOAD_EXIT_SLACK_MS = 15_000;
 
@@ -201,9 +201,10 @@ export async function ourDownload(
   for (const b of opts.bootstrap ?? []) args.push('--bootstrap', hostPort(b));
   const p = group.cli(`ours download ${opts.bind}`, args);
   const budget = DOWNLOAD_TIMEOUT_S * 1000 + DOWNLOAD_EXIT_SLACK_MS;
+  const deadline = Date.now() + budget;
   const metadata = await p.waitFor((e) => e.event === 'metadata' || e.event === 'error', budget, 'a metadata event');
   if (metadata.event === 'error') throw new Error(`${p.name} failed: ${JSON.stringify(metadata)}\n${p.describe()}`);
-  const complete = await p.waitFor((e) => e.event === 'complete' || e.event === 'error', budget, 'a complete event');
+  const complete = await p.waitFor((e) => e.event === 'complete' || e.event === 'error', Math.max(1, deadline - Date.now()), 'a complete event');
   if (complete.event === 'error') throw new Error(`${p.name} failed: ${JSON.stringify(complete)}\n${p.describe()}`);
   expect(num(complete, 'bytes')).toBe(num(metadata, 'bytes'));
   const status = await p.waitExit(DOWNLOAD_EXIT_SLACK_MS, 'exit after complete');
@@ -230,7 +231,7 @@ export async function ourSeed(
 }
 
 /** Budget for a libtorrent leecher to report `complete`. */
-export const PARTNER_DOWNLOAD_MS = 90_000;
+export const PARTNER_DOWNLOAD_MS = 60_000;
 
 /**
  * Starts a libtorrent leecher (lt_node.py --download) and waits for its metadata and complete events;
@@ -244,8 +245,9 @@ export async function libtorrentDownload(
   for (const p of opts.peers ?? []) args.push('--peer', hostPort(p));
   const proc = group.libtorrent(`libtorrent leecher ${opts.bind}`, args);
   await proc.ready();
+  const deadline = Date.now() + PARTNER_DOWNLOAD_MS;
   const metadata = await proc.waitFor((e) => e.event === 'metadata', PARTNER_DOWNLOAD_MS, 'a metadata event');
-  const complete = await proc.waitFor((e) => e.event === 'complete', PARTNER_DOWNLOAD_MS, 'a complete event');
+  const complete = await proc.waitFor((e) => e.event === 'complete', Math.max(1, deadline - Date.now()), 'a complete event');
   expect(num(complete, 'bytes')).toBe(num(metadata, 'bytes'));
   return { proc, metadata, complete };
 }
