@@ -27,6 +27,11 @@ export const PEER_TTL_MS = 30 * 60_000;
 /** Caps on the peer store: infohashes, and peers per infohash. Bounded memory under announce floods. */
 export const MAX_STORED_INFOHASHES = 20_000;
 export const MAX_PEERS_PER_INFOHASH = 500;
+/**
+ * Peers stored in total: the two caps above alone would allow 10 million. 200,000 entries cost roughly
+ * 40 MB; past it the stalest infohash gives up its oldest peer.
+ */
+export const MAX_STORED_PEERS = 200_000;
 
 /**
  * Bytes of `values` in one get_peers reply. Replies should stay well under a 1,500-byte MTU; with the

@@ -6,7 +6,7 @@
 import type { PeerAddress } from '../codec/compact.js';
 import { toHex } from '../util/bytes.js';
 import { sample, type Random } from '../util/random.js';
-import { MAX_PEERS_PER_INFOHASH, MAX_STORED_INFOHASHES, PEER_TTL_MS } from './constants.js';
+import { MAX_PEERS_PER_INFOHASH, MAX_STORED_INFOHASHES, MAX_STORED_PEERS, PEER_TTL_MS } from './constants.js';
 
 export interface StoredPeer extends PeerAddress {
   expiresAt: number;
@@ -16,6 +16,7 @@ export interface PeerStoreOptions {
   ttlMs?: number;
   maxInfoHashes?: number;
   maxPeersPerInfoHash?: number;
+  maxPeers?: number;
 }
 
 interface Entry {
@@ -29,12 +30,14 @@ export class PeerStore {
   private readonly ttlMs: number;
   private readonly maxInfoHashes: number;
   private readonly maxPeersPerInfoHash: number;
+  private readonly maxPeers: number;
   private peerCount = 0;
 
   constructor(options: PeerStoreOptions = {}) {
     this.ttlMs = options.ttlMs ?? PEER_TTL_MS;
     this.maxInfoHashes = options.maxInfoHashes ?? MAX_STORED_INFOHASHES;
     this.maxPeersPerInfoHash = options.maxPeersPerInfoHash ?? MAX_PEERS_PER_INFOHASH;
+    this.maxPeers = options.maxPeers ?? MAX_STORED_PEERS;
   }
 
   get infoHashCount(): number {
@@ -55,17 +58,33 @@ export class PeerStore {
       this.byHash.set(hashKey, entry);
     }
     const key = `${peer.host}/${peer.port}`;
-    if (entry.peers.delete(key)) this.peerCount--;
-    else if (entry.peers.size >= this.maxPeersPerInfoHash) {
+    if (entry.peers.delete(key)) {
+      this.peerCount--; // a refresh: re-inserted below, at the end of insertion order
+    } else if (entry.peers.size >= this.maxPeersPerInfoHash) {
       const oldest = entry.peers.keys().next().value as string;
       entry.peers.delete(oldest);
       this.peerCount--;
+    } else if (this.peerCount >= this.maxPeers) {
+      this.evictOnePeer(hashKey);
     }
     entry.peers.set(key, { host: peer.host, port: peer.port, expiresAt });
     this.peerCount++;
     // Most recently announced infohash last: eviction takes from the front.
     this.byHash.delete(hashKey);
     this.byHash.set(hashKey, entry);
+  }
+
+  /** Drops the oldest peer of the stalest infohash (not `keep`, the one being added to, unless alone). */
+  private evictOnePeer(keep: string): void {
+    for (const [key, entry] of this.byHash) {
+      if (key === keep && this.byHash.size > 1) continue;
+      const oldest = entry.peers.keys().next().value as string | undefined;
+      if (oldest === undefined) continue;
+      entry.peers.delete(oldest);
+      this.peerCount--;
+      if (entry.peers.size === 0 && key !== keep) this.byHash.delete(key);
+      return;
+    }
   }
 
   private evictOneInfoHash(): void {

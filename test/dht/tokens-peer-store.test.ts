@@ -57,6 +57,17 @@ describe('PeerStore', () => {
     expect(s.size).toBe(3);
   });
 
+  it('caps peers in total, taking from the stalest infohash', () => {
+    const s = new PeerStore({ maxPeers: 10 });
+    const a = new Uint8Array(20).fill(0xa);
+    const b = new Uint8Array(20).fill(0xb);
+    for (let i = 0; i < 8; i++) s.add(a, { host: `5.5.5.${i}`, port: 1 }, T0 + i);
+    for (let i = 0; i < 8; i++) s.add(b, { host: `6.6.6.${i}`, port: 1 }, T0 + 10 + i);
+    expect(s.size).toBe(10);
+    expect(s.get(b, T0, 100, random)).toHaveLength(8);
+    expect(s.get(a, T0, 100, random).map((p) => p.host).sort()).toEqual(['5.5.5.6', '5.5.5.7']);
+  });
+
   it('returns a random subset when asked for fewer than stored', () => {
     const s = new PeerStore();
     for (let i = 0; i < 200; i++) s.add(ih, { host: `4.4.${i >> 8}.${i & 255}`, port: 1 }, T0);
