@@ -113,7 +113,7 @@ def settings_for(bind, port, bootstrap, dht=True):
         # Peers of a test network all live on loopback; libtorrent must not refuse to talk to them.
         "allow_multiple_connections_per_ip": True,
         # Our node speaks BitTorrent over TCP only (no uTP, BEP 29). libtorrent connects over uTP first and
-        # a uTP attempt to us only times out, so peer connections use TCP.
+        # falls back to TCP only after that attempt times out (seconds), so peer connections use TCP.
         "enable_outgoing_utp": False,
         "enable_incoming_utp": False,
         "alert_mask": (lt.alert.category_t.dht_notification
