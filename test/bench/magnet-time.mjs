@@ -12,7 +12,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  MiB, flags, fmt, loadAverage, lt, median, ours, overallBound, randomFile, stopAll, table, tempDir,
+  CLI, MiB, Proc, flags, fmt, loadAverage, lt, median, ours, overallBound, randomFile, stopAll, table, tempDir,
 } from './bench-procs.mjs';
 
 const opt = flags({ mib: 16, runs: 5, nodes: 4, timeout: 30, impls: 'ours,lt' });
@@ -82,6 +82,19 @@ try {
   await cleanup();
 }
 
+// Start-up baselines, measured after the network is gone: a bare `node -e 0`, and our CLI printing its
+// version (which loads main.js, yargs and every command module), spawn to exit.
+const baseline = {};
+for (const [k, argv] of Object.entries({ node: ['-e', '0'], cli: [CLI, '--version'] })) {
+  const xs = [];
+  for (let i = 0; i < opt.runs; i++) {
+    const p = new Proc(k, process.execPath, argv);
+    await p.exited;
+    xs.push(p.tExit - p.t0);
+  }
+  baseline[k] = xs;
+}
+
 const s = (ms) => fmt(ms / 1000);
 console.log(`\nMagnet download of ${opt.mib} MiB through a private DHT of ${opt.nodes + 1} of our nodes, our seeder; times from leecher spawn; load average ${loadAverage()}\n`);
 console.log(table(['run', 'leecher', 'ready s', 'metadata s', 'complete s', 'self-reported metadata / complete s'],
@@ -92,3 +105,4 @@ const spread = (xs) => `${s(median(xs))} (${s(Math.min(...xs))}–${s(Math.max(.
 console.log('\nMedian (min–max), seconds from spawn:\n');
 console.log(table(['leecher', 'runs ok', 'metadata', 'complete'], impls.map((impl) => [impl === 'lt' ? 'libtorrent' : 'ours', `${ok(impl).length}/${opt.runs}`,
   ok(impl).length ? spread(ok(impl).map((r) => r.meta)) : 'n/a', ok(impl).length ? spread(ok(impl).map((r) => r.done)) : 'n/a'])));
+console.log(`\nStart-up baselines, spawn to exit, median (min–max): node -e 0: ${spread(baseline.node)} s; dht-node --version: ${spread(baseline.cli)} s`);

@@ -78,8 +78,12 @@ try {
           const c = await mine[i].waitFor('complete', Math.max(1000, t0 + opt.timeout * 1000 - performance.now()));
           times.push((mine[i].t0 + c.at - t0) / 1000);
         }
-        const lastStats = [...seeder.events].reverse().find((e) => e.event === 'stats');
-        const row = { run, impl, last: Math.max(...times), first: Math.min(...times), seederUploaded: lastStats?.uploaded, seederStartup: ready.at / 1000 };
+        const lastStats = (p) => [...p.events].reverse().find((e) => e.event === 'stats');
+        const last = Math.max(...times);
+        // Our leechers print payload totals about once a second: how much of their upload capacity was used.
+        const leechUp = impl === 'ours' ? mine.slice(0, N).reduce((s, p) => s + (lastStats(p)?.uploaded ?? 0), 0) : undefined;
+        const row = { run, impl, last, first: Math.min(...times), seederUploaded: lastStats(seeder)?.uploaded, seederStartup: ready.at / 1000,
+          leechUse: leechUp !== undefined ? leechUp / (sumUi * last) : undefined };
         results.push(row);
         process.stderr.write(`${JSON.stringify(row)}\n`);
       } catch (err) {
@@ -98,6 +102,7 @@ try {
 
 const label = opt.mixed ? `mixed leecher uploads ${opt.mixed} (half each)` : `equal leecher uploads ${opt['leech-up']}`;
 console.log(`\nSwarm: ${opt.mib} MiB (${opt.piece} pieces), seeder upload ${opt['seed-up']}, ${N} leechers, ${label}; T_min = ${fmt(tMin)} s; load average ${loadAverage()}\n`);
-console.log(table(['run', 'implementation', 'first leecher s', 'last leecher s', 'last / T_min', 'seeder uploaded (copies of F)', 'seeder start-up s (not counted)'],
-  results.map((r) => (r.error ? [r.run, r.impl, 'failed', r.error, '', '', '']
-    : [r.run, r.impl === 'lt' ? 'libtorrent' : 'ours', fmt(r.first), fmt(r.last), fmt(r.last / tMin), r.seederUploaded !== undefined ? fmt(r.seederUploaded / F) : 'n/a', fmt(r.seederStartup)]))));
+console.log(table(['run', 'implementation', 'first leecher s', 'last leecher s', 'last / T_min', 'seeder uploaded (copies of F)', 'leechers\' upload used', 'seeder start-up s (not counted)'],
+  results.map((r) => (r.error ? [r.run, r.impl, 'failed', r.error, '', '', '', '']
+    : [r.run, r.impl === 'lt' ? 'libtorrent' : 'ours', fmt(r.first), fmt(r.last), fmt(r.last / tMin), r.seederUploaded !== undefined ? fmt(r.seederUploaded / F) : 'n/a',
+      r.leechUse !== undefined ? `${fmt(100 * r.leechUse, 0)}%` : 'n/a', fmt(r.seederStartup)]))));
