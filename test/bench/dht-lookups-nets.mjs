@@ -55,7 +55,24 @@ function bounded(promise, ms, fallback) {
 /** Bound on one node's join (self-lookup plus range refreshes). */
 const JOIN_TIMEOUT_MS = 30_000;
 
-async function startOurs({ n, hostOf, waveSize, log }) {
+/**
+ * A what-if for our lookups: the lookup core of dist/dht/lookup.js driven directly with another
+ * `slowMs` (DhtNode.lookup always uses LOOKUP_SLOW_MS), seeded like DhtNode.lookup with the table's 8
+ * closest, querying through DhtNode.queryNode so the table still learns from it.
+ */
+async function whatIfLookup(r, hash, capMs, slowMs) {
+  const { lookup } = await import('../../dist/dht/lookup.js');
+  const { node, clock } = r;
+  const query = async (target, signal) => {
+    const { response } = await node.queryNode(target, { method: 'get_peers', infoHash: hash }, signal, target.id);
+    const b = response.body;
+    return { id: b.id, nodes: b.nodes ?? [], values: b.values, token: b.token };
+  };
+  const notSelf = (c) => c.port !== 0 && !Buffer.from(c.id).equals(Buffer.from(node.id));
+  return lookup({ clock, query }, { target: hash, seeds: node.table.closest(hash, 8, clock.now()), alpha: 4, k: 8, slowMs, timeoutMs: capMs, accept: notSelf });
+}
+
+async function startOurs({ n, hostOf, waveSize, log, slowMs }) {
   const { startDht } = await import('../../dist/app/dht.js');
   const nodes = [];
   for (let i = 0; i < n; i++) {
@@ -99,7 +116,8 @@ async function startOurs({ n, hostOf, waveSize, log }) {
       const t0 = performance.now();
       let firstPeerMs = null;
       let summary;
-      for await (const e of node.lookup(hash, { getPeers: true, timeoutMs: capMs })) {
+      const events = slowMs ? await whatIfLookup(nodes[i].r, hash, capMs, slowMs) : node.lookup(hash, { getPeers: true, timeoutMs: capMs });
+      for await (const e of events) {
         if (e.type === 'peer' && firstPeerMs === null && wanted.has(`${e.peer.host}:${e.peer.port}`)) firstPeerMs = performance.now() - t0;
         if (e.type === 'done') summary = e.summary;
       }

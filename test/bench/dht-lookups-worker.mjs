@@ -7,6 +7,7 @@
  *
  *   node test/bench/dht-lookups-worker.mjs --impl ours|bittorrent-dht --nodes 1000 [--lookups 50]
  *       [--parallel 4] [--hashes 5] [--settle-seconds 5] [--seed 1] [--kill-share 0.25]
+ *       [--what-if-slow-ms MS]   (ours only: lookups through the lookup core with another slow-query threshold)
  *
  * stdout: one JSON line with the raw results of every lookup; progress goes to stderr.
  */
@@ -29,7 +30,7 @@ const AFTER_ANNOUNCE_MS = 1_000;
 const LOOP_RESOLUTION_MS = 2;
 
 function parseArgs(argv) {
-  const out = { impl: '', nodes: 0, lookups: 50, parallel: 4, hashes: 5, settleSeconds: 5, seed: 1, killShare: 0.25 };
+  const out = { impl: '', nodes: 0, lookups: 50, parallel: 4, hashes: 5, settleSeconds: 5, seed: 1, killShare: 0.25, slowMs: 0 };
   for (let i = 0; i < argv.length; i += 2) {
     const [flag, value] = [argv[i], argv[i + 1]];
     if (value === undefined) throw new Error(`${flag} needs a value`);
@@ -41,6 +42,7 @@ function parseArgs(argv) {
     else if (flag === '--settle-seconds') out.settleSeconds = Number(value);
     else if (flag === '--seed') out.seed = Number(value);
     else if (flag === '--kill-share') out.killShare = Number(value);
+    else if (flag === '--what-if-slow-ms') out.slowMs = Number(value);
     else throw new Error(`unknown flag ${flag}`);
   }
   if (!(out.impl in SECOND_OCTET)) throw new Error('--impl must be ours or bittorrent-dht');
@@ -50,6 +52,7 @@ function parseArgs(argv) {
   if (!(out.hashes >= 1 && out.hashes <= 20)) throw new Error('--hashes must be 1..20');
   if (!(out.settleSeconds >= 0 && out.settleSeconds <= 120)) throw new Error('--settle-seconds must be 0..120');
   if (!(out.killShare >= 0 && out.killShare < 0.9)) throw new Error('--kill-share must be 0..0.9');
+  if (!(out.slowMs >= 0 && out.slowMs <= 10_000)) throw new Error('--what-if-slow-ms must be 0..10000');
   return out;
 }
 
@@ -127,7 +130,7 @@ async function main() {
   const octet = SECOND_OCTET[args.impl];
   const hostOf = (i) => `127.${octet}.${1 + Math.floor(i / PER_SUBNET)}.${1 + (i % PER_SUBNET)}`;
   const started = Date.now();
-  const net = await startNetwork(args.impl, { n: args.nodes, hostOf, waveSize: WAVE_SIZE, log: (m) => log(`${args.impl}/${args.nodes}: ${m}`) });
+  const net = await startNetwork(args.impl, { n: args.nodes, hostOf, waveSize: WAVE_SIZE, slowMs: args.slowMs, log: (m) => log(`${args.impl}/${args.nodes}: ${m}`) });
   const joinSeconds = (Date.now() - started) / 1000;
   const name = `${args.impl}/${args.nodes}`;
   log(`${name}: joined in ${joinSeconds.toFixed(1)} s; settling ${args.settleSeconds} s`);

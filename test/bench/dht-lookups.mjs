@@ -8,6 +8,8 @@
  *
  *   npm run build && node test/bench/dht-lookups.mjs [--nodes 1000,2000] [--lookups 50] [--parallel 4]
  *       [--hashes 5] [--settle-seconds 5] [--seed 1] [--only ours|bittorrent-dht] [--json FILE]
+ *       [--what-if-slow-ms MS]   (ours: drive the lookup core with another slow-query threshold than
+ *                                 LOOKUP_SLOW_MS, to see what that constant costs; a what-if, not the product)
  *
  * Each (implementation, N) phase runs in its own child process (dht-lookups-worker.mjs), one after the
  * other, so one network never slows the other. Ours binds 127.1.x.y, bittorrent-dht 127.2.x.y: loopback
@@ -27,7 +29,7 @@ const WORKER_HEAP_MB = 4096;
 const TARGET = { medianQueries: 30, success: 0.99, medianMsAfterChurn: 1000 };
 
 function parseArgs(argv) {
-  const out = { nodes: [1000, 2000], lookups: '50', parallel: '4', hashes: '5', settleSeconds: '5', seed: '1', only: null, json: null };
+  const out = { nodes: [1000, 2000], lookups: '50', parallel: '4', hashes: '5', settleSeconds: '5', seed: '1', only: null, json: null, slowMs: '0' };
   for (let i = 0; i < argv.length; i += 2) {
     const [flag, value] = [argv[i], argv[i + 1]];
     if (value === undefined) throw new Error(`${flag} needs a value`);
@@ -39,6 +41,7 @@ function parseArgs(argv) {
     else if (flag === '--seed') out.seed = value;
     else if (flag === '--only') out.only = value;
     else if (flag === '--json') out.json = value;
+    else if (flag === '--what-if-slow-ms') out.slowMs = value;
     else throw new Error(`unknown flag ${flag}`);
   }
   if (out.only && out.only !== 'ours' && out.only !== 'bittorrent-dht') throw new Error('--only must be ours or bittorrent-dht');
@@ -47,7 +50,7 @@ function parseArgs(argv) {
 
 /** Runs one phase; resolves with its JSON result, or null if it failed or ran over PHASE_TIMEOUT_MS. */
 function runPhase(impl, nodes, args) {
-  const argv = [`--max-old-space-size=${WORKER_HEAP_MB}`, WORKER, '--impl', impl, '--nodes', String(nodes), '--lookups', args.lookups, '--parallel', args.parallel, '--hashes', args.hashes, '--settle-seconds', args.settleSeconds, '--seed', args.seed];
+  const argv = [`--max-old-space-size=${WORKER_HEAP_MB}`, WORKER, '--impl', impl, '--nodes', String(nodes), '--lookups', args.lookups, '--parallel', args.parallel, '--hashes', args.hashes, '--settle-seconds', args.settleSeconds, '--seed', args.seed, ...(impl === 'ours' ? ['--what-if-slow-ms', args.slowMs] : [])];
   return new Promise((resolve) => {
     const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
