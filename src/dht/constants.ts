@@ -45,8 +45,15 @@ export const DEFAULT_LOOKUP_TIMEOUT_MS = 30_000;
 /**
  * A lookup query that has not answered after this long no longer holds one of the alpha slots and no
  * longer blocks the lookup's end (it may still answer). Keeps lookups fast when many nodes are dead.
+ * This is the ceiling; once a lookup has seen a few answers it uses LOOKUP_SLOW_RTT_FACTOR times their
+ * median round trip, but never less than LOOKUP_SLOW_MIN_MS (a node a little slower than the rest is
+ * not dead).
  */
 export const LOOKUP_SLOW_MS = 500;
+export const LOOKUP_SLOW_MIN_MS = 150;
+export const LOOKUP_SLOW_RTT_FACTOR = 4;
+/** Answers a lookup waits for before it trusts its own round-trip estimate. */
+export const LOOKUP_RTT_SAMPLES = 3;
 
 /** Our KRPC `v`: "DN" (dht-node) and a two-byte version, as clients identify themselves (BEP 5 / BEP 20). */
 export const CLIENT_VERSION = new Uint8Array([0x44, 0x4e, 0x00, 0x01]);

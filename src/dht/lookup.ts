@@ -11,7 +11,7 @@ import { setMaxListeners } from 'node:events';
 import type { CompactNodeInfo, PeerAddress } from '../codec/compact.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { compareDistance, type NodeId } from './node-id.js';
-import { DEFAULT_ALPHA, DEFAULT_LOOKUP_TIMEOUT_MS, K, LOOKUP_SLOW_MS } from './constants.js';
+import { DEFAULT_ALPHA, DEFAULT_LOOKUP_TIMEOUT_MS, K, LOOKUP_RTT_SAMPLES, LOOKUP_SLOW_MIN_MS, LOOKUP_SLOW_MS, LOOKUP_SLOW_RTT_FACTOR } from './constants.js';
 
 /** What one queried node told us. */
 export interface LookupReply {
@@ -58,6 +58,7 @@ export interface LookupOptions {
   alpha?: number;
   k?: number;
   timeoutMs?: number;
+  /** Ceiling of the slow-query threshold (see LOOKUP_SLOW_MS); the threshold adapts below it. */
   slowMs?: number;
   /** Upper bound on queries, whatever happens (a hostile network could feed endless new nodes). */
   maxQueries?: number;
@@ -78,6 +79,9 @@ interface Candidate {
   state: State;
   token: Uint8Array | undefined;
   slowTimer: TimerHandle | undefined;
+  /** When the query was sent and when it counts as slow. */
+  sentAt: number;
+  slowAt: number;
 }
 
 /** Enough for the deepest lookups in a network of millions (log2(n)/log2(alpha)*K), with room. */
@@ -89,7 +93,15 @@ export async function* lookup(deps: LookupDeps, options: LookupOptions): AsyncGe
   const target = options.target;
   const alpha = options.alpha ?? DEFAULT_ALPHA;
   const k = options.k ?? K;
-  const slowMs = options.slowMs ?? LOOKUP_SLOW_MS;
+  const slowCeiling = options.slowMs ?? LOOKUP_SLOW_MS;
+  /** Round trips of answered queries, for the slow threshold. */
+  const rtts: number[] = [];
+  const slowAfter = (): number => {
+    if (rtts.length < LOOKUP_RTT_SAMPLES) return slowCeiling;
+    const sorted = rtts.slice().sort((a, b) => a - b);
+    const median = sorted[sorted.length >> 1] as number;
+    return Math.min(slowCeiling, Math.max(Math.min(LOOKUP_SLOW_MIN_MS, slowCeiling), median * LOOKUP_SLOW_RTT_FACTOR));
+  };
   const maxQueries = options.maxQueries ?? DEFAULT_MAX_QUERIES;
   const accept = options.accept ?? (() => true);
   const started = clock.now();
@@ -127,7 +139,7 @@ export async function* lookup(deps: LookupDeps, options: LookupOptions): AsyncGe
     const key = addressKey(node);
     if (seenAddress.has(key)) return undefined;
     seenAddress.add(key);
-    const c: Candidate = { node, state, token: undefined, slowTimer: undefined };
+    const c: Candidate = { node, state, token: undefined, slowTimer: undefined, sentAt: 0, slowAt: 0 };
     if (node.id === undefined) {
       unranked.push(c);
       return c;
@@ -144,6 +156,26 @@ export async function* lookup(deps: LookupDeps, options: LookupOptions): AsyncGe
     return c;
   };
 
+  /** (Re)schedules the moment `c` counts as slow. */
+  const armSlow = (c: Candidate, at: number): void => {
+    if (c.slowTimer) clock.clearTimeout(c.slowTimer);
+    c.slowAt = at;
+    c.slowTimer = clock.setTimeout(() => {
+      if (c.state !== 'inflight') return;
+      c.state = 'slow';
+      active--;
+      pump();
+    }, Math.max(0, at - clock.now()));
+  };
+
+  /** A new round-trip sample may lower the threshold: queries already out move to the earlier deadline. */
+  const tightenSlowDeadlines = (): void => {
+    const slow = slowAfter();
+    for (const c of [...ranked, ...unranked]) {
+      if (c.state === 'inflight' && c.sentAt + slow < c.slowAt) armSlow(c, c.sentAt + slow);
+    }
+  };
+
   const finishQuery = (c: Candidate, ok: boolean): void => {
     if (c.slowTimer) clock.clearTimeout(c.slowTimer);
     if (c.state === 'inflight') active--;
@@ -155,16 +187,16 @@ export async function* lookup(deps: LookupDeps, options: LookupOptions): AsyncGe
     active++;
     queries++;
     emit({ type: 'query', node: c.node });
-    c.slowTimer = clock.setTimeout(() => {
-      if (c.state !== 'inflight') return;
-      c.state = 'slow';
-      active--;
-      pump();
-    }, slowMs);
+    c.sentAt = clock.now();
+    armSlow(c, c.sentAt + slowAfter());
     deps.query(c.node, inner.signal).then(
       (reply) => {
         if (outcome) return;
         responses++;
+        if (rtts.length < 64) {
+          rtts.push(clock.now() - c.sentAt);
+          tightenSlowDeadlines();
+        }
         finishQuery(c, true);
         c.token = reply.token;
         let node = c.node;

@@ -127,6 +127,29 @@ describe('iterative lookup', () => {
     expect(summary.unanswered).toBe(3);
   });
 
+  it('gives up on dead nodes after a few round trips, not the full ceiling, once it has seen answers', async () => {
+    const clock = new FakeClock();
+    const nodes: Record<string, TopoNode> = {
+      n99: { knows: ['n50', 'n51', 'n52'], delay: 20 },
+      n50: { knows: ['n1', 'n2', 'n10', 'n11', 'n12', 'n13'], delay: 20 },
+      n51: { knows: [], delay: 20 },
+      n52: { knows: [], delay: 20 },
+      n1: { knows: [], dead: true },
+      n2: { knows: [], dead: true },
+      n10: { knows: [], delay: 20 },
+      n11: { knows: [], delay: 20 },
+      n12: { knows: [], delay: 20 },
+      n13: { knows: [], delay: 20 },
+    };
+    const topo = topology(nodes, clock);
+    const start = clock.now();
+    const summary = await drive(clock, runLookup({ clock, query: topo.query }, { target, seeds: [topo.seed('n99')], alpha: 3, k: 4 }));
+    expect(summary.closest.map((c) => c.port)).toEqual([10, 11, 12, 13]);
+    // Answers came in ~20 ms, so dead nodes are written off after the 150 ms floor, not after 500 ms.
+    expect(clock.now() - start).toBeLessThan(400);
+    expect(summary.unanswered).toBe(2);
+  });
+
   it('waits for a slow node when it is all there is', async () => {
     const clock = new FakeClock();
     const topo = topology({ n9: { knows: ['n1'], delay: 1500 }, n1: { knows: [] } }, clock);
