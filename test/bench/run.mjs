@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 
 const HERE = fileURLToPath(new URL('./', import.meta.url));
 // Benchmarks run by `npm run bench`, in order (others add theirs here).
-const BENCHES = ['dht-answer-cost.mjs', 'dht-bench.mjs', 'download-throughput.mjs', 'swarm-efficiency.mjs', 'magnet-time.mjs'];
+const BENCHES = ['dht-answer-cost.mjs', 'dht-bench.mjs', 'download-throughput.mjs', 'swarm-efficiency.mjs', 'magnet-time.mjs', 'dht-lookups.mjs', 'dht-soak.mjs'];
 
 let failed = 0;
 for (const bench of BENCHES) {
