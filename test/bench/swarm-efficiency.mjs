@@ -83,7 +83,9 @@ try {
         // Our leechers print payload totals about once a second: how much of their upload capacity was used.
         const leechUp = impl === 'ours' ? mine.slice(0, N).reduce((s, p) => s + (lastStats(p)?.uploaded ?? 0), 0) : undefined;
         const row = { run, impl, last, first: Math.min(...times), seederUploaded: lastStats(seeder)?.uploaded, seederStartup: ready.at / 1000,
-          leechUse: leechUp !== undefined ? leechUp / (sumUi * last) : undefined };
+          leechUse: leechUp !== undefined ? leechUp / (sumUi * last) : undefined,
+          // Each of our leechers' mean upload rate over the run in MiB/s, against its limit (stderr only).
+          perLeecherUp: impl === 'ours' ? mine.slice(0, N).map((p, i) => `${fmt((lastStats(p)?.uploaded ?? 0) / MiB / last)}/${ups[i]}`) : undefined };
         results.push(row);
         process.stderr.write(`${JSON.stringify(row)}\n`);
       } catch (err) {
