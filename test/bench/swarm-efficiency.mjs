@@ -11,6 +11,8 @@
  *       [--leech-up 1M | --mixed 2M,0.5M] [--impls ours,lt] [--runs 2] [--timeout 120]
  *
  * `--mixed A,B` gives the first half of the leechers upload limit A and the second half B.
+ * `--reverse-seed-peers` hands the seeder its --peer list last-started leecher first (a diagnostic: does
+ * the order the seeder dials in decide who uploads most?).
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -18,7 +20,7 @@ import {
   MiB, createTorrent, flags, fmt, loadAverage, lt, ours, overallBound, randomFile, stopAll, table, tempDir,
 } from './bench-procs.mjs';
 
-const opt = flags({ mib: 16, piece: '64k', leechers: 8, 'seed-up': '2M', 'leech-up': '1M', mixed: '', impls: 'ours,lt', runs: 2, timeout: 120 });
+const opt = flags({ mib: 16, piece: '64k', leechers: 8, 'seed-up': '2M', 'leech-up': '1M', mixed: '', impls: 'ours,lt', runs: 2, timeout: 120, 'reverse-seed-peers': false });
 /** Addresses of this benchmark: a /24 of its own. */
 const NET = '127.0.142.';
 const rate = (t) => { const m = /^(\d+(?:\.\d+)?)([kKmM]?)$/.exec(t); return Number(m[1]) * ({ '': 1, k: 1024, m: MiB }[m[2].toLowerCase()]); };
@@ -64,11 +66,12 @@ try {
           addrs.push(`${bind}:${(await p.waitFor('ready', 30_000)).tcpPort}`);
         }
         const seedBind = `${NET}${host++}`;
+        const seedPeers = opt['reverse-seed-peers'] ? [...addrs].reverse() : addrs;
         const seeder = impl === 'ours'
           ? ours('our seeder', ['seed', torrent, '--out', seedDir, '--bind', seedBind, '--port', '0', '--no-dht', '--upload-limit', opt['seed-up'],
-            '--state-dir', join(dir, `state-${run}-${impl}-seed`), ...addrs.flatMap((a) => ['--peer', a])])
+            '--state-dir', join(dir, `state-${run}-${impl}-seed`), ...seedPeers.flatMap((a) => ['--peer', a])])
           : lt('lt seeder', ['seed', '--bind', seedBind, '--torrent', torrent, '--save-path', seedDir, '--upload-limit', opt['seed-up'],
-            '--timeout', String(opt.timeout + 30), ...addrs.flatMap((a) => ['--peer', a])]);
+            '--timeout', String(opt.timeout + 30), ...seedPeers.flatMap((a) => ['--peer', a])]);
         procs.push(seeder);
         mine.push(seeder);
         const ready = await seeder.waitFor('ready', 60_000);
