@@ -50,7 +50,7 @@ export const DEFAULT_LOOKUP_TIMEOUT_MS = 30_000;
  * not dead).
  */
 export const LOOKUP_SLOW_MS = 500;
-export const LOOKUP_SLOW_MIN_MS = 150;
+export const LOOKUP_SLOW_MIN_MS = 250;
 export const LOOKUP_SLOW_RTT_FACTOR = 4;
 /** Answers a lookup waits for before it trusts its own round-trip estimate. */
 export const LOOKUP_RTT_SAMPLES = 3;

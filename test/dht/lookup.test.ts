@@ -145,7 +145,7 @@ describe('iterative lookup', () => {
     const start = clock.now();
     const summary = await drive(clock, runLookup({ clock, query: topo.query }, { target, seeds: [topo.seed('n99')], alpha: 3, k: 4 }));
     expect(summary.closest.map((c) => c.port)).toEqual([10, 11, 12, 13]);
-    // Answers came in ~20 ms, so dead nodes are written off after the 150 ms floor, not after 500 ms.
+    // Answers came in ~20 ms, so dead nodes are written off after the 250 ms floor, not after 500 ms.
     expect(clock.now() - start).toBeLessThan(400);
     expect(summary.unanswered).toBe(2);
   });
