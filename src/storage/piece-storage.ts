@@ -50,6 +50,13 @@ export interface PieceStorage {
    * means the data is wrong (or absent) and the caller should blame whoever sent its blocks.
    */
   verifyPiece(piece: number): Promise<boolean>;
+  /**
+   * Stores a whole piece whose bytes the caller holds in memory: hashes `data` once, and only when it
+   * matches the info dictionary writes it (one positional write per file it spans) and marks it complete.
+   * A piece that fails is never written, so bad data never reaches the disk. True when complete. This is
+   * the download hot path: no per-block writes, no read-back to verify.
+   */
+  commitPiece(piece: number, data: Uint8Array): Promise<boolean>;
   have(piece: number): boolean;
   /** Count of verified pieces. */
   completedCount(): number;

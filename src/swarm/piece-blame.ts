@@ -1,8 +1,9 @@
 /**
  * Who sent which block of a piece, to find the culprit when a piece fails its hash (BEP 3 gives no way to
- * tell which block was bad). A SHA-1 of each block is remembered with its sender; if the piece fails, those
- * records are kept, and when the piece later verifies the good blocks are compared with them: a sender
- * whose block differs is proven to have sent bad data (libtorrent calls this "smart ban").
+ * tell which block was bad). Each block's sender is remembered; if the piece fails, a SHA-1 of each of its
+ * blocks is taken from the failed bytes and kept, and when the piece later verifies the good blocks are
+ * compared with them: a sender whose block differs is proven to have sent bad data (libtorrent calls this
+ * "smart ban"). Hashing only failed pieces keeps this off the download's hot path.
  *
  * Bounded: records exist only for pieces under way or failed, and failed pieces are capped.
  */
@@ -20,18 +21,24 @@ interface BlockRecord {
   begin: number;
   length: number;
   who: PeerIdentity;
+}
+
+interface FailedBlock extends BlockRecord {
   digest: Uint8Array;
 }
 
+/** Reads `length` bytes at `begin` of a piece (from memory, or from storage). */
+export type PieceReader = (begin: number, length: number) => Uint8Array | Promise<Uint8Array>;
+
 export class PieceBlame {
   private readonly current = new Map<number, Map<number, BlockRecord>>();
-  private readonly failed = new Map<number, BlockRecord[]>();
+  private readonly failed = new Map<number, FailedBlock[]>();
 
   /** Records a block accepted for a piece under way. */
-  record(index: number, begin: number, data: Uint8Array, who: PeerIdentity): void {
+  record(index: number, begin: number, length: number, who: PeerIdentity): void {
     let blocks = this.current.get(index);
     if (blocks === undefined) this.current.set(index, (blocks = new Map()));
-    blocks.set(begin, { begin, length: data.length, who, digest: sha1(data) });
+    blocks.set(begin, { begin, length, who });
   }
 
   /** The piece's last block arrived: its records so far are one attempt, judged by its hash check. */
@@ -41,9 +48,13 @@ export class PieceBlame {
     return blocks;
   }
 
-  /** The attempt failed: returns the distinct senders of its blocks and keeps their records for later. */
-  pieceFailed(index: number, attempt: PieceAttempt): PeerIdentity[] {
-    const blocks = attempt;
+  /**
+   * The attempt failed: returns the distinct senders of its blocks, and keeps a digest of each block (read
+   * from the failed bytes) to compare with the good piece later.
+   */
+  async pieceFailed(index: number, attempt: PieceAttempt, read: PieceReader): Promise<PeerIdentity[]> {
+    const blocks: FailedBlock[] = [];
+    for (const b of attempt) blocks.push({ ...b, digest: sha1(await read(b.begin, b.length)) });
     const earlier = this.failed.get(index) ?? [];
     this.failed.delete(index);
     this.failed.set(index, [...earlier, ...blocks].slice(-1024));
@@ -66,7 +77,7 @@ export class PieceBlame {
    * The piece verified. Given a reader for its good bytes, returns the senders proven to have sent a
    * different block in an earlier failed attempt.
    */
-  async pieceVerified(index: number, read: (begin: number, length: number) => Promise<Uint8Array>): Promise<PeerIdentity[]> {
+  async pieceVerified(index: number, read: PieceReader): Promise<PeerIdentity[]> {
     this.current.delete(index);
     const records = this.failed.get(index);
     this.failed.delete(index);

@@ -1,12 +1,20 @@
 /**
- * The storage side of downloading: accepted blocks are written in order per piece, a completed piece is
- * verified only after all its writes have landed, and the outcome goes back to the session together with
- * whoever should be blamed (PieceBlame). A storage failure (disk full, read-only) is reported once as
- * fatal. Work for different pieces runs concurrently; work for one piece never reorders.
+ * The storage side of downloading. Blocks of a piece are assembled in memory, and the complete piece is
+ * hashed once and written in one go (PieceStorage.commitPiece): per block there is only a copy into the
+ * piece's buffer, no write and no hash. Pieces larger than MAX_BUFFERED_PIECE (rare: 8 MiB and up) are
+ * written block by block and verified from storage instead, to bound memory. The outcome goes back to the
+ * session with whoever should be blamed (PieceBlame). A storage failure (disk full, read-only) is
+ * reported once as fatal. Work for different pieces runs concurrently; work for one piece never reorders.
  */
 import type { PieceStorage } from '../storage/piece-storage.js';
 import type { PeerIdentity } from './ban-list.js';
 import { PieceBlame, type PieceAttempt } from './piece-blame.js';
+
+/**
+ * Largest piece assembled in memory. Pieces in progress are a few per peer, so with the usual 256 KiB to
+ * 4 MiB pieces this costs tens of MiB at most; larger pieces go block by block to storage.
+ */
+export const MAX_BUFFERED_PIECE = 4 * 1024 * 1024;
 
 export interface PieceWriterHooks {
   /** The piece hashed correctly (storage now has it). */
@@ -25,11 +33,18 @@ export class PieceWriter {
   private readonly blame = new PieceBlame();
   /** The tail of each piece's chain of storage work. */
   private readonly chains = new Map<number, Promise<void>>();
+  /** Pieces being assembled in memory. */
+  private readonly buffers = new Map<number, Uint8Array>();
+  private readonly pieceSize: (index: number) => number;
   private stopped = false;
   private broken = false;
 
-  constructor(deps: { storage: PieceStorage }, hooks: PieceWriterHooks) {
+  private readonly maxBuffered: number;
+
+  constructor(deps: { storage: PieceStorage; pieceSize: (index: number) => number }, hooks: PieceWriterHooks, options: { maxBufferedPiece?: number } = {}) {
     this.storage = deps.storage;
+    this.pieceSize = deps.pieceSize;
+    this.maxBuffered = options.maxBufferedPiece ?? MAX_BUFFERED_PIECE;
     this.hooks = hooks;
   }
 
@@ -38,14 +53,40 @@ export class PieceWriter {
     return this.broken;
   }
 
-  /** Queues a block (a private copy) for writing; with `completesPiece`, the piece is verified after it. */
+  /**
+   * Takes a block (a view the caller may reuse once this returns); with `completesPiece`, the piece is
+   * verified and stored after it.
+   */
   accept(index: number, begin: number, data: Uint8Array, from: PeerIdentity, completesPiece: boolean): void {
-    this.blame.record(index, begin, data, { ...from });
-    this.chain(index, () => this.storage.writeBlock(index, begin, data));
+    this.blame.record(index, begin, data.length, { ...from });
+    const size = this.pieceSize(index);
+    if (size <= this.maxBuffered) {
+      let piece = this.buffers.get(index);
+      if (piece === undefined) this.buffers.set(index, (piece = new Uint8Array(size)));
+      piece.set(data, begin);
+      if (completesPiece) {
+        this.buffers.delete(index);
+        const attempt = this.blame.seal(index);
+        const whole = piece;
+        this.chain(index, () => this.commit(index, whole, attempt));
+      }
+      return;
+    }
+    const copy = data.slice();
+    this.chain(index, () => this.storage.writeBlock(index, begin, copy));
     if (completesPiece) {
       const attempt = this.blame.seal(index);
       this.chain(index, () => this.verify(index, attempt));
     }
+  }
+
+  /** A piece assembled in memory: hash once, write once (commitPiece), judge the senders from these bytes. */
+  private async commit(index: number, piece: Uint8Array, attempt: PieceAttempt): Promise<void> {
+    if (this.stopped) return;
+    const ok = await this.storage.commitPiece(index, piece);
+    if (this.stopped) return;
+    const read = (begin: number, length: number): Uint8Array => piece.subarray(begin, begin + length);
+    await this.judge(index, attempt, ok, read);
   }
 
   /** Waits until every queued write and verification has finished. */
@@ -68,14 +109,24 @@ export class PieceWriter {
     });
   }
 
+  /** A piece written block by block: verify it as stored. */
   private async verify(index: number, attempt: PieceAttempt): Promise<void> {
     if (this.stopped) return;
     const ok = await this.storage.verifyPiece(index);
     if (this.stopped) return;
-    if (!ok) return this.hooks.failed(index, this.blame.pieceFailed(index, attempt));
+    await this.judge(index, attempt, ok, (b, l) => this.storage.readBlock(index, b, l));
+  }
+
+  /** Reports the outcome, with the senders to blame for a failure or proven bad once the piece verifies. */
+  private async judge(index: number, attempt: PieceAttempt, ok: boolean, read: (begin: number, length: number) => Uint8Array | Promise<Uint8Array>): Promise<void> {
+    if (!ok) {
+      const senders = await this.blame.pieceFailed(index, attempt, read);
+      if (!this.stopped) this.hooks.failed(index, senders);
+      return;
+    }
     this.hooks.verified(index);
     if (this.blame.hasFailed(index)) {
-      const culprits = await this.blame.pieceVerified(index, (b, l) => this.storage.readBlock(index, b, l));
+      const culprits = await this.blame.pieceVerified(index, read);
       if (culprits.length > 0 && !this.stopped) this.hooks.proven(culprits);
     }
   }

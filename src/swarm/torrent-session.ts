@@ -102,7 +102,7 @@ export class TorrentSession extends EventEmitter<SessionEvents> {
       },
       { maxConnecting: this.opts.maxConnecting, spacingMs: this.opts.dialSpacingMs },
     );
-    this.writer = new PieceWriter({ storage: deps.storage }, {
+    this.writer = new PieceWriter({ storage: deps.storage, pieceSize: (i) => this.picker.pieceSize(i) }, {
       verified: (index) => this.onVerified(index),
       failed: (index, senders) => this.onFailed(index, senders),
       proven: (culprits) => culprits.forEach((c) => this.banPeer(c, 'proven to have sent a bad block')),
@@ -376,7 +376,8 @@ export class TorrentSession extends EventEmitter<SessionEvents> {
     this.counters.downloaded += block.length;
     const out = this.picker.blockReceived(peer.key, index, begin, block.length);
     for (const k of out.cancel) this.peers.get(k)?.conn.cancel({ index, begin, length: block.length });
-    if (out.status === 'new') this.writer.accept(index, begin, block.slice(), peer.identity, out.pieceComplete);
+    // The writer copies the block into its piece buffer at once, so the receive buffer's view is enough.
+    if (out.status === 'new') this.writer.accept(index, begin, block, peer.identity, out.pieceComplete);
     this.fill(peer);
   }
 
