@@ -27,6 +27,7 @@ import { PeerQueue, type PeerEndpoint } from './peer-queue.js';
 import { MAX_PEERS, type SessionEvents, type SessionInfo, type SessionProgress, type SessionStats, type TorrentSessionDeps, type TorrentSessionOptions } from './session-types.js';
 import { PiecePicker } from './picker.js';
 import { PieceWriter } from './piece-writer.js';
+import { PieceReadCache } from './piece-read-cache.js';
 import { RateLimiter } from './rate-limiter.js';
 
 export { MAX_PEERS } from './session-types.js';
@@ -53,6 +54,8 @@ export class TorrentSession extends EventEmitter<SessionEvents> {
   private readonly availability: Availability;
   private readonly bans: BanList;
   private readonly writer: PieceWriter;
+  /** Pieces read whole for serving their blocks. */
+  private readonly readCache: PieceReadCache;
   private readonly queue = new PeerQueue();
   private readonly upLimiter: RateLimiter;
   private readonly downLimiter: RateLimiter;
@@ -102,6 +105,7 @@ export class TorrentSession extends EventEmitter<SessionEvents> {
       },
       { maxConnecting: this.opts.maxConnecting, spacingMs: this.opts.dialSpacingMs },
     );
+    this.readCache = new PieceReadCache(deps.storage, (i) => this.picker.pieceSize(i));
     this.writer = new PieceWriter({ storage: deps.storage, pieceSize: (i) => this.picker.pieceSize(i) }, {
       verified: (index) => this.onVerified(index),
       failed: (index, senders) => this.onFailed(index, senders),
@@ -438,6 +442,6 @@ export class TorrentSession extends EventEmitter<SessionEvents> {
       this.upLimiter.refund(ref.length);
       return undefined;
     }
-    return this.deps.storage.readBlock(ref.index, ref.begin, ref.length);
+    return this.readCache.readBlock(ref.index, ref.begin, ref.length);
   }
 }
