@@ -151,7 +151,8 @@ export class PiecePicker {
     for (let i = 0; i < this.pieceCount; i++) {
       if (!this.have.has(i) && !this.partial.has(i) && peerPieces.has(i)) fresh.push(i);
     }
-    const ordered = this.have.count() < this.randomFirst ? shuffle(this.random, fresh) : this.rarestFirst(fresh);
+    // Lazily ordered: a pick usually needs a handful of new pieces, not an ordering of all of them.
+    const ordered = this.have.count() < this.randomFirst ? randomOrder(this.random, fresh) : this.rarestFirst(fresh);
     for (const index of ordered) {
       if (out.length >= count) return out;
       const state = this.start(index);
@@ -320,7 +321,8 @@ export class PiecePicker {
   }
 
   /** Buckets by availability, ascending; each bucket shuffled so equal rarity is a fair coin. */
-  private rarestFirst(pieces: number[]): number[] {
+  /** Rarest first, ties in random order; yields lazily, shuffling only as far as it is read. */
+  private *rarestFirst(pieces: number[]): Generator<number> {
     const buckets = new Map<number, number[]>();
     for (const i of pieces) {
       const c = this.availability.count(i);
@@ -328,9 +330,18 @@ export class PiecePicker {
       if (bucket === undefined) buckets.set(c, (bucket = []));
       bucket.push(i);
     }
-    const out: number[] = [];
-    for (const c of [...buckets.keys()].sort((a, b) => a - b)) out.push(...shuffle(this.random, buckets.get(c) as number[]));
-    return out;
+    for (const c of [...buckets.keys()].sort((a, b) => a - b)) yield* randomOrder(this.random, buckets.get(c) as number[]);
+  }
+}
+
+/** The items in uniformly random order, drawn one at a time (an incremental Fisher-Yates on `items`). */
+function* randomOrder(random: Random, items: number[]): Generator<number> {
+  for (let i = 0; i < items.length; i++) {
+    const j = i + random.int(items.length - i);
+    const picked = items[j] as number;
+    items[j] = items[i] as number;
+    items[i] = picked;
+    yield picked;
   }
 }
 
