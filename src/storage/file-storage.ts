@@ -18,10 +18,12 @@ import { DEFAULT_MAX_OPEN_FILES, FileHandleCache } from './handle-cache.js';
 import { emptyFilesInPiece, spansForBlock, type FileSpan } from './piece-map.js';
 import {
   checkBlock,
+  checkWholePiece,
   Completion,
   emptyStats,
   mapFsError,
   sizeOfPiece,
+  pieceMatches,
   StorageError,
   type CheckOptions,
   type PieceStorage,
@@ -120,11 +122,9 @@ export class FileStorage implements PieceStorage {
 
   async commitPiece(piece: number, data: Uint8Array): Promise<boolean> {
     this.assertOpen();
-    checkBlock(this.layout, piece, 0, data.length);
-    if (data.length !== sizeOfPiece(this.layout, piece)) throw new StorageError('storage_bad_block', `piece ${piece} is ${sizeOfPiece(this.layout, piece)} bytes, got ${data.length}`);
+    checkWholePiece(this.layout, piece, data);
     if (this.completion.has(piece)) return true;
-    const expected = this.layout.pieces.subarray(piece * 20, piece * 20 + 20);
-    if (!bytesEqual(createHash('sha1').update(data).digest(), expected)) {
+    if (!pieceMatches(this.layout, piece, data)) {
       this.completion.set(piece, false);
       this.counters.piecesFailed++;
       return false;

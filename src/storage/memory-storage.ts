@@ -2,13 +2,13 @@
  * An in-memory PieceStorage for tests and simulations (and for seeding data held in memory). Same contract
  * as the file backend: a piece is complete only once its bytes hash correctly.
  */
-import { createHash } from 'node:crypto';
-import { bytesEqual } from '../util/bytes.js';
 import {
   checkBlock,
+  checkWholePiece,
   Completion,
   emptyStats,
   sizeOfPiece,
+  pieceMatches,
   StorageError,
   type CheckOptions,
   type PieceStorage,
@@ -74,17 +74,15 @@ export class MemoryStorage implements PieceStorage {
 
   async commitPiece(piece: number, data: Uint8Array): Promise<boolean> {
     this.assertOpen();
-    checkBlock(this.layout, piece, 0, data.length);
-    if (data.length !== sizeOfPiece(this.layout, piece)) throw new StorageError('storage_bad_block', `piece ${piece} is ${sizeOfPiece(this.layout, piece)} bytes, got ${data.length}`);
+    checkWholePiece(this.layout, piece, data);
     if (this.completion.has(piece)) return true;
-    const previous = this.data[piece];
-    this.data[piece] = data.slice();
-    if (!this.matches(piece)) {
-      this.data[piece] = previous; // a failed piece is not stored
+    if (!pieceMatches(this.layout, piece, data)) {
+      // a failed piece is not stored
       this.completion.set(piece, false);
       this.counters.piecesFailed++;
       return false;
     }
+    this.data[piece] = data.slice();
     this.counters.bytesWritten += data.length;
     this.completion.set(piece, true);
     this.counters.piecesVerified++;
@@ -140,9 +138,7 @@ export class MemoryStorage implements PieceStorage {
 
   private matches(piece: number): boolean {
     const buf = this.data[piece];
-    if (buf === undefined) return false;
-    const digest = createHash('sha1').update(buf).digest();
-    return bytesEqual(digest, this.layout.pieces.subarray(piece * 20, piece * 20 + 20));
+    return buf !== undefined && pieceMatches(this.layout, piece, buf);
   }
 
   private assertOpen(): void {

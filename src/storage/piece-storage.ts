@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { bytesEqual } from '../util/bytes.js';
 /**
  * The narrow storage interface the swarm talks to (STYLE.md: storage behind read/write block, verify,
  * completion). Pieces are the unit of trust: a piece counts as ours only after its bytes hash to the
@@ -107,6 +109,19 @@ export function sizeOfPiece(layout: StorageLayout, piece: number): number {
 }
 
 /** Throws storage_out_of_range unless the block lies inside the piece. */
+/** True when `data` is exactly piece `piece` and hashes to its SHA-1 in the info dictionary. */
+export function pieceMatches(layout: StorageLayout, piece: number, data: Uint8Array): boolean {
+  if (data.length !== sizeOfPiece(layout, piece)) return false;
+  return bytesEqual(createHash('sha1').update(data).digest(), layout.pieces.subarray(piece * 20, piece * 20 + 20));
+}
+
+/** commitPiece's argument check: the whole piece, no more, no less. */
+export function checkWholePiece(layout: StorageLayout, piece: number, data: Uint8Array): void {
+  checkBlock(layout, piece, 0, data.length);
+  const size = sizeOfPiece(layout, piece);
+  if (data.length !== size) throw new StorageError('storage_bad_block', `piece ${piece} is ${size} bytes, got ${data.length}`);
+}
+
 export function checkBlock(layout: StorageLayout, piece: number, offset: number, length: number): void {
   if (!Number.isInteger(piece) || piece < 0 || piece >= layout.pieceCount) {
     throw new StorageError('storage_out_of_range', `piece ${piece} out of range 0..${layout.pieceCount - 1}`);
