@@ -7,20 +7,17 @@ import { access } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { runDownload, type DownloadSource } from '../../app/download.js';
-import type { RunningDht } from '../../app/dht.js';
 import { findMetadata } from '../../app/magnet.js';
 import { parseMagnet, type MagnetLink } from '../../codec/magnet.js';
 import { SystemRandom } from '../../util/random.js';
 import { generatePeerId } from '../../wire/handshake.js';
 import { errorCode, errorMessage } from '../../util/errors.js';
-import { keepProcessAlive, SystemClock } from '../../util/clock.js';
-import { stderrLogger } from '../../util/log.js';
+import { SystemClock } from '../../util/clock.js';
 import { parseSeconds } from '../args.js';
 import { withDhtOptions } from '../dht-options.js';
 import { CliError, EXIT } from '../exit-codes.js';
-import { onShutdown } from '../shutdown.js';
-import { discoveryParams, makeSink, mapFailure, resolveSwarmArgs, startCommandDht, torrentDiscoveryHints, withSwarmOptions, type SwarmArgs } from './seed.js';
-import { collectTrackers, trackerMetadataSource } from '../../app/tracker-sources.js';
+import { resolveSwarmArgs, runSwarmCommand, torrentDiscoveryHints, withSwarmOptions, type SwarmArgs } from '../swarm-command.js';
+import { trackerMetadataSource } from '../../app/tracker-sources.js';
 
 /** A magnet link or a 40-hex infohash, else a .torrent path (which must exist). */
 async function resolveSource(text: string): Promise<{ kind: 'torrent'; path: string } | { kind: 'magnet'; magnet: MagnetLink }> {
@@ -56,21 +53,12 @@ export const downloadCommand: CommandModule<object, DownloadArgs> = {
   handler: async (args) => {
     const common = resolveSwarmArgs(args);
     const timeoutMs = args.timeout === undefined ? undefined : parseSeconds(args.timeout, '--timeout');
-    const log = stderrLogger('warn');
     const source = await resolveSource(args.source);
     if (source.kind === 'magnet' && args.dht === false && common.peers.length === 0 && source.magnet.peers.length === 0 && source.magnet.trackers.length + common.trackers.length === 0) {
       throw new CliError('no_peer_source', 'with --no-dht a magnet link needs a tracker, --peer addresses or x.pe hints', EXIT.usage);
     }
-    const sink = makeSink(common.out);
-    const controller = new AbortController();
-    const stopSignals = onShutdown(() => controller.abort());
-    const release = keepProcessAlive();
-    let dht: RunningDht | undefined;
-    try {
-      const hints = source.kind === 'torrent' ? await torrentDiscoveryHints(source.path) : { trackers: source.magnet.trackers, private: false };
-      dht = hints.private ? undefined : await startCommandDht(args, 'download', log);
-      const running = dht;
-      const trackers = collectTrackers(hints.trackers, common.trackers);
+    const hints = source.kind === 'torrent' ? await torrentDiscoveryHints(source.path) : { trackers: source.magnet.trackers, private: false };
+    await runSwarmCommand(args, common, 'download', hints, (ctx) => {
       const peerId = generatePeerId(new SystemRandom());
       const downloadSource: DownloadSource =
         source.kind === 'torrent'
@@ -83,27 +71,21 @@ export const downloadCommand: CommandModule<object, DownloadArgs> = {
                   infoHash: source.magnet.infoHash,
                   peerId,
                   peers: [...source.magnet.peers, ...common.peers],
-                  dht: running,
-                  extraSources: trackers.length > 0 ? [trackerMetadataSource(trackers, source.magnet.infoHash, peerId, tcpPort, common.allowLocal, common.bind, log)] : [],
+                  dht: ctx.dht,
+                  extraSources:
+                    ctx.trackers.length > 0 ? [trackerMetadataSource(ctx.trackers, source.magnet.infoHash, peerId, tcpPort, common.allowLocal, common.bind, ctx.log)] : [],
                   bind: common.bind,
                   clock: new SystemClock(),
                   random: new SystemRandom(),
-                  log,
+                  log: ctx.log,
                   signal,
                 }),
             };
-      await runDownload({
+      return runDownload({
         source: downloadSource, out: common.dir, peers: common.peers, port: common.port, bind: common.bind,
         uploadLimit: common.uploadLimit, downloadLimit: common.downloadLimit, seedAfter: args['seed-after'] === true, timeoutMs,
-        log, onEvent: sink.onEvent, signal: controller.signal, ...discoveryParams(dht, trackers, common, log, sink.onEvent),
+        log: ctx.log, onEvent: ctx.onEvent, signal: ctx.signal, ...ctx.discovery,
       });
-    } catch (err) {
-      throw mapFailure(err);
-    } finally {
-      await dht?.close().catch(() => undefined);
-      sink.end();
-      release();
-      stopSignals();
-    }
+    });
   },
 };
