@@ -68,6 +68,8 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
   private sawMessage = false;
   private closed = false;
   private processing = false;
+  /** Writes of this turn are being gathered (see write). */
+  private corked = false;
   private readonly startedAt: number;
   private lastReceived: number;
   private lastSent: number;
@@ -346,12 +348,27 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
     this.write(encodeMessage(msg));
   }
 
-  /** Control messages are small and their number is bounded by our own logic, so they are written without waiting. */
+  /**
+   * Control messages are small and their number is bounded by our own logic, so they are written without
+   * waiting. Everything written in one turn of the event loop (a burst of requests after a block arrives,
+   * `have`s after a piece) is corked and leaves in one writev: a syscall per 17-byte request was the
+   * leecher's largest single cost on a fast link.
+   */
   private write(bytes: Uint8Array): void {
     if (this.closed) return;
     this.lastSent = this.clock.now();
+    if (!this.corked) {
+      this.corked = true;
+      this.stream.cork();
+      process.nextTick(this.uncork);
+    }
     this.stream.write(bytes);
   }
+
+  private readonly uncork = (): void => {
+    this.corked = false;
+    this.stream.uncork();
+  };
 
   // ---- receiving ----
 

@@ -307,7 +307,8 @@ describe('PeerConnection timers', () => {
     const c = closes(p.conn);
     p.clock.advance(239_000);
     expect(c).toEqual([]);
-    // Keep-alive was sent at 120 s.
+    // Keep-alive was sent at 120 s (writes of one turn leave together, on the next tick).
+    await settle();
     expect(p.messages().filter((m) => m.type === 'keep-alive').length).toBe(1);
     p.clock.advance(2_000);
     expect(c[0]).toMatchObject({ code: 'idle_timeout', violation: false });

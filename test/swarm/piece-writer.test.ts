@@ -79,3 +79,19 @@ describe('PieceWriter with pieces in memory', () => {
     expect(Buffer.from(await storage.readBlock(0, 0, 2 * B)).equals(Buffer.from(data.subarray(0, 2 * B)))).toBe(true);
   });
 });
+
+describe('PieceWriter buffer reuse', () => {
+  it('assembles a piece correctly in a buffer that carried an earlier piece', async () => {
+    const { data, storage, writer, events } = setup();
+    writer.accept(0, 0, data.slice(0, B), honest, false);
+    writer.accept(0, B, data.slice(B, 2 * B), honest, true);
+    await writer.drain();
+    // Piece 1 reuses piece 0's buffer; its blocks arrive last-first and must replace every old byte.
+    writer.accept(1, B, data.slice(3 * B), honest, false);
+    writer.accept(1, 0, data.slice(2 * B, 3 * B), honest, true);
+    await writer.drain();
+    expect(events).toEqual(['ok 0', 'ok 1']);
+    expect(await storage.readBlock(0, 0, 2 * B)).toEqual(data.slice(0, 2 * B));
+    expect(await storage.readBlock(1, 0, 2 * B)).toEqual(data.slice(2 * B));
+  });
+});
