@@ -63,10 +63,11 @@ export interface PeerConnectionHooks {
   /** Whether a peer's request names a block we have and announced (index, begin+length within the piece). */
   validateRequest?(ref: BlockRef): boolean;
   /**
-   * Data for a block we agreed to serve; undefined when it cannot be served after all. May be slow (disk,
-   * upload rate limiting): the connection serves one block at a time and waits for the stream to drain.
+   * Data for a block we agreed to serve; undefined when it cannot be served after all. Return it directly
+   * when it is at hand (blocks given synchronously leave together in one write); a promise when it is slow
+   * (disk, upload rate limiting): the connection serves in order and waits for the stream to drain.
    */
-  readBlock?(ref: BlockRef): Promise<Uint8Array | undefined>;
+  readBlock?(ref: BlockRef): Uint8Array | undefined | Promise<Uint8Array | undefined>;
 }
 
 /** Counters for stats() and the choker. Payload bytes count only `piece` block bytes. */

@@ -70,6 +70,15 @@ export class RateLimiter {
     await sleep(this.clock, Math.ceil((-this.tokens / this.rate) * 1000), signal);
   }
 
+  /** Takes `n` tokens if they are available now (always when unlimited); false, taking nothing, otherwise. */
+  tryTake(n: number): boolean {
+    if (this.rate === 0 || n <= 0) return true;
+    this.refill();
+    if (this.tokens < n) return false;
+    this.tokens -= n;
+    return true;
+  }
+
   /** Returns tokens taken for bytes that were never sent (capped at the burst). */
   refund(n: number): void {
     if (this.rate === 0 || n <= 0) return;

@@ -431,17 +431,30 @@ export class TorrentSession extends EventEmitter<SessionEvents> {
 
   // ---- uploading ----
 
-  private async serveBlock(peer: PeerState, ref: BlockRef): Promise<Uint8Array | undefined> {
+  /**
+   * A block for a peer, paced by the upload limiter. Given synchronously when the tokens are there and its
+   * piece is cached, so the connection can write a run of blocks at once.
+   */
+  private serveBlock(peer: PeerState, ref: BlockRef): Uint8Array | undefined | Promise<Uint8Array | undefined> {
+    if (!this.upLimiter.tryTake(ref.length)) return this.serveBlockLater(peer, ref);
+    if (!this.stillServable(peer, ref)) return undefined;
+    return this.readCache.blockNow(ref.index, ref.begin, ref.length) ?? this.readCache.readBlock(ref.index, ref.begin, ref.length);
+  }
+
+  private async serveBlockLater(peer: PeerState, ref: BlockRef): Promise<Uint8Array | undefined> {
     try {
       await this.upLimiter.take(ref.length, this.abort.signal);
     } catch {
       return undefined;
     }
-    if (peer.conn.isClosed || peer.conn.amChoking || !this.deps.storage.have(ref.index)) {
-      // Choked or gone while waiting: the bytes were never sent, so the budget goes to other peers.
-      this.upLimiter.refund(ref.length);
-      return undefined;
-    }
+    if (!this.stillServable(peer, ref)) return undefined;
     return this.readCache.readBlock(ref.index, ref.begin, ref.length);
+  }
+
+  /** Choked or gone while waiting for tokens: the bytes are not sent, so the budget goes back to other peers. */
+  private stillServable(peer: PeerState, ref: BlockRef): boolean {
+    if (!peer.conn.isClosed && !peer.conn.amChoking && this.deps.storage.have(ref.index)) return true;
+    this.upLimiter.refund(ref.length);
+    return false;
   }
 }

@@ -5,6 +5,7 @@
  * randomness directly (they are not src/ code and never run in the test suites).
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { randomFillSync } from 'node:crypto';
 import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
@@ -84,9 +85,19 @@ export class Proc {
 
 /** Our CLI: `node dist/cli/main.js <args> --json --allow-local`; with `timeFile`, under /usr/bin/time. */
 export function ours(name, args, timeFile) {
-  const argv = [CLI, ...args, '--json', '--allow-local'];
+  const argv = [...cliNodeFlags(), CLI, ...args, '--json', '--allow-local'];
   if (timeFile) return new Proc(name, TIME, ['-f', '%U %S', '-o', timeFile, process.execPath, ...argv], { timeFile });
   return new Proc(name, process.execPath, argv);
+}
+
+/**
+ * The Node flags in our bin's shebang (src/cli/main.ts, `#!/usr/bin/env -S node <flags>`), so a benchmark
+ * runs the CLI exactly as the installed `dht-node` command does.
+ */
+export function cliNodeFlags() {
+  const first = readFileSync(CLI, 'utf8').split('\n', 1)[0];
+  const m = /^#!\S*env\s+(?:-S\s+)?node\b(.*)$/.exec(first);
+  return m ? m[1].trim().split(/\s+/).filter(Boolean) : [];
 }
 
 /** The libtorrent driver (it reports its own CPU time in `complete`). */

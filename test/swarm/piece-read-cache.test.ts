@@ -33,6 +33,19 @@ describe('PieceReadCache', () => {
     expect(cache.stats).toEqual({ hits: 1, misses: 1 });
   });
 
+  it('gives a block synchronously once its piece has been read, and forgets it with the piece', async () => {
+    const { data, cache, reads } = await setup(2 * P);
+    expect(cache.blockNow(1, 0, 16384)).toBeUndefined();
+    const first = cache.readBlock(1, 0, 16384);
+    expect(cache.blockNow(1, 0, 16384)).toBeUndefined(); // read under way
+    await first;
+    expect(Buffer.from(cache.blockNow(1, 16384, 16384) as Uint8Array).equals(Buffer.from(data.subarray(P + 16384, 2 * P)))).toBe(true);
+    await cache.readBlock(2, 0, 10);
+    await cache.readBlock(3, 0, 10); // evicts piece 1
+    expect(cache.blockNow(1, 0, 16384)).toBeUndefined();
+    expect(reads()).toBe(3);
+  });
+
   it('keeps within its byte budget, dropping the least recently used piece', async () => {
     const { cache, reads } = await setup(2 * P);
     await cache.readBlock(0, 0, 10);

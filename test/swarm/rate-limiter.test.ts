@@ -27,6 +27,18 @@ describe('RateLimiter', () => {
     expect(done).toEqual([1, 2]);
   });
 
+  it('tryTake takes only tokens that are there now, and never jumps the queue of waiting takes', async () => {
+    const clock = new FakeClock();
+    const limiter = new RateLimiter({ clock }, { bytesPerSecond: 100_000 });
+    expect(limiter.tryTake(60_000)).toBe(true);
+    expect(limiter.tryTake(60_000)).toBe(false); // 40,000 left: nothing taken
+    expect(limiter.tryTake(40_000)).toBe(true);
+    void limiter.take(10_000); // waits, and puts the bucket in debt
+    await clock.advanceAsync(50); // 5,000 refilled, still in debt
+    expect(limiter.tryTake(1)).toBe(false);
+    expect(new RateLimiter({ clock }, { bytesPerSecond: 0 }).tryTake(1e9)).toBe(true);
+  });
+
   it('refills over time up to the burst only', async () => {
     const clock = new FakeClock();
     const limiter = new RateLimiter({ clock }, { bytesPerSecond: 20_000 });
