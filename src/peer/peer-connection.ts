@@ -33,6 +33,9 @@ import { BlockServer } from './block-server.js';
 import { MAX_METADATA_BACKLOG, MAX_TIMED_OUT_REMEMBERED, resolveOptions, TICK_MS, type PeerConnectionOptions, type ResolvedOptions } from './options.js';
 import type { PeerConnectionEvents, PeerConnectionHooks, PeerConnectionStats } from './events.js';
 
+/** See freeSlots: the pipeline is topped up once an eighth of it is free. */
+export const REFILL_DIVISOR = 8;
+
 export interface PeerConnectionDeps {
   readonly clock: Clock;
   readonly random: Random;
@@ -183,10 +186,22 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
     return this.pipeline.depth(this.down.rate(this.clock.now()), this.st.snubbed, this.st.peerExtended?.reqq);
   }
 
-  /** How many more requests request() would accept now. */
+  /**
+   * How many more requests to send now: the room below the pipeline depth, once it is at least
+   * 1/REFILL_DIVISOR of the depth (0 before). Topping up a deep pipeline a block at a time cost a loopback
+   * write and a picker call per 16 KiB; refilling in runs keeps 7/8 of the queue out (2.6 of the 3 s target)
+   * and sends the requests together. A shallow pipeline still refills per block.
+   */
   get freeSlots(): number {
+    const depth = this.pipelineDepth;
+    const free = this.room(depth);
+    return free >= Math.max(1, Math.floor(depth / REFILL_DIVISOR)) ? free : 0;
+  }
+
+  /** Requests that fit below `depth` now (0 when they cannot be sent at all). */
+  private room(depth: number): number {
     if (!this.handshakeDone || this.st.peerChoking || this.closed) return 0;
-    return Math.max(0, this.pipelineDepth - this.pipeline.size);
+    return Math.max(0, depth - this.pipeline.size);
   }
 
   /** Our requests still out. */
@@ -276,7 +291,7 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
    * pipeline is full, for a block already requested, or for a length over the block cap.
    */
   request(ref: BlockRef): boolean {
-    if (this.freeSlots <= 0 || ref.length < 1 || ref.length > this.opts.maxBlockLength) return false;
+    if (this.room(this.pipelineDepth) <= 0 || ref.length < 1 || ref.length > this.opts.maxBlockLength) return false;
     if (this.pipeline.size === 0) this.waitingSince = this.clock.now();
     if (!this.pipeline.add(ref, this.clock.now())) return false;
     this.sendMessage({ type: 'request', index: ref.index, begin: ref.begin, length: ref.length });

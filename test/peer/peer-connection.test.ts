@@ -127,6 +127,18 @@ describe('PeerConnection block exchange', () => {
     expect(b.uploadRate()).toBeGreaterThan(0);
   });
 
+  it('offers free slots in runs of an eighth of the depth, while request() takes any room left', async () => {
+    const { a, b } = await connectedPair({ a: { minPipelineDepth: 16 } });
+    a.interested();
+    b.unchoke();
+    await settle();
+    expect(a.freeSlots).toBe(16);
+    for (let i = 0; i < 15; i++) expect(a.request({ index: 1, begin: i * 1024, length: 1024 })).toBe(true);
+    expect(a.freeSlots).toBe(0); // 1 free, below 16/8
+    expect(a.request({ index: 1, begin: 15 * 1024, length: 1024 })).toBe(true);
+    expect(a.request({ index: 2, begin: 0, length: 1024 })).toBe(false); // full
+  });
+
   it('grows the pipeline depth with the measured rate, up to the cap', async () => {
     // The seeder's link is simulated by releasing `perSecond` block reads each virtual second.
     const pending: (() => void)[] = [];
