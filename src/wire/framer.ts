@@ -111,11 +111,16 @@ export class Framer {
    */
   nextFrame(): Uint8Array | undefined {
     if (this.total < PREFIX) return undefined;
+    const first = this.chunks[0] as Uint8Array;
+    const h = this.head;
+    // The prefix nearly always lies in the first chunk; peekByte walks the chunks when it does not.
     const length =
-      (((this.peekByte(0) as number) << 24) >>> 0) +
-      ((this.peekByte(1) as number) << 16) +
-      ((this.peekByte(2) as number) << 8) +
-      (this.peekByte(3) as number);
+      first.length - h >= PREFIX
+        ? (((first[h] as number) << 24) >>> 0) + ((first[h + 1] as number) << 16) + ((first[h + 2] as number) << 8) + (first[h + 3] as number)
+        : (((this.peekByte(0) as number) << 24) >>> 0) +
+          ((this.peekByte(1) as number) << 16) +
+          ((this.peekByte(2) as number) << 8) +
+          (this.peekByte(3) as number);
     if (length > this.maxFrame) {
       throw new DecodeError('wire_frame_too_large', `frame of ${length} bytes, limit ${this.maxFrame}`);
     }

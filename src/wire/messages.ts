@@ -176,10 +176,15 @@ function checkU32(n: number, name: string): void {
 export function encodePieceHeader(index: number, begin: number, blockLength: number): Uint8Array {
   checkU32(index, 'index');
   checkU32(begin, 'begin');
-  const { out, view } = frame(MSG_ID.piece, 8 + blockLength);
+  checkU32(blockLength, 'block length');
+  // Only the 13 header bytes are allocated (the length field counts the block that follows).
+  const out = new Uint8Array(13);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, 9 + blockLength);
+  out[4] = MSG_ID.piece;
   view.setUint32(5, index);
   view.setUint32(9, begin);
-  return out.subarray(0, 13);
+  return out;
 }
 
 /** Encodes a whole frame, length prefix included. (`unknown` messages cannot be encoded.) */
