@@ -1,10 +1,9 @@
 /**
- * What the two swarm commands, seed and download, share (CLI.md): their option group and its checks,
+ * What the two swarm commands, seed and download, share (CLI.md): the checks of their option group,
  * discovery (the DHT node and trackers), output (JSON events or a progress line), failures mapped to exit
  * codes, and runSwarmCommand, the life both run in.
  */
 import { resolve } from 'node:path';
-import type { Argv } from 'yargs';
 import { loadTorrent, SwarmAppError, type EventSink, type SwarmParams } from '../app/download.js';
 import type { RunningDht } from '../app/dht.js';
 import { dhtPeerOptions, dhtReadyFields, dhtSources, startSwarmDht } from '../app/swarm-dht.js';
@@ -13,33 +12,11 @@ import { keepProcessAlive } from '../util/clock.js';
 import { errorCode, errorMessage } from '../util/errors.js';
 import { stderrLogger, type Logger } from '../util/log.js';
 import { parseHostPortList, parsePort, parseRate, type HostPort } from './args.js';
-import { resolveDhtArgs, type DhtArgs } from './dht-options.js';
+import { resolveDhtArgs, type SwarmArgs } from './dht-options.js';
 import { CliError, EXIT } from './exit-codes.js';
 import { Output } from './output.js';
 import { ProgressLine } from './progress.js';
 import { onShutdown } from './shutdown.js';
-
-/** Flags shared by seed and download (CLI.md). */
-export interface SwarmArgs extends DhtArgs {
-  port?: number;
-  peer?: string[];
-  out?: string;
-  'upload-limit'?: string;
-  'download-limit'?: string;
-  dht?: boolean;
-  tracker?: string[];
-}
-
-export function withSwarmOptions<T>(y: Argv<T>): Argv<T & SwarmArgs> {
-  return y
-    .option('port', { type: 'number', default: 0, describe: 'TCP peer port; 0 picks a free one' })
-    .option('peer', { type: 'string', array: true, describe: 'connect to this peer, host:port (repeatable or comma-separated)' })
-    .option('out', { type: 'string', describe: "the folder the torrent's files live in (default the current folder)" })
-    .option('upload-limit', { type: 'string', default: '0', describe: 'bytes/s over all peers, with k/M/G suffixes; 0 = no limit' })
-    .option('download-limit', { type: 'string', default: '0', describe: 'bytes/s over all peers, with k/M/G suffixes; 0 = no limit' })
-    .option('dht', { type: 'boolean', default: true, describe: 'use the DHT (--no-dht to turn it off)' })
-    .option('tracker', { type: 'string', array: true, describe: 'HTTP tracker to announce to as well (repeatable)' }) as unknown as Argv<T & SwarmArgs>;
-}
 
 export interface ResolvedSwarmArgs {
   out: Output;

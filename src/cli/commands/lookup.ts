@@ -1,92 +1,33 @@
-/** `dht-node lookup <infohash|magnet>`: find peers for a torrent through the DHT (CLI.md). */
-import type { Argv, CommandModule } from 'yargs';
-import { runLookupApp } from '../../app/lookup.js';
-import { parseMagnet } from '../../codec/magnet.js';
+/**
+ * `dht-node lookup <infohash|magnet>` (CLI.md): its flags. The implementation is in lookup-handler.ts, loaded
+ * only when the command runs.
+ */
 import { DEFAULT_LOOKUP_TIMEOUT_MS } from '../../dht/constants.js';
-import { toHex } from '../../util/bytes.js';
-import { SystemClock } from '../../util/clock.js';
-import { errorCode, errorMessage } from '../../util/errors.js';
-import { stderrLogger } from '../../util/log.js';
-import { parsePort, parseSeconds } from '../args.js';
-import { resolveDhtArgs, withDhtOptions, type DhtArgs } from '../dht-options.js';
-import { CliError, EXIT } from '../exit-codes.js';
-import { Output } from '../output.js';
-import { onShutdown } from '../shutdown.js';
+import { DHT_OPTIONS, type DhtArgs } from '../dht-options.js';
+import type { CommandDefinition } from './definition.js';
 
-interface LookupArgs extends DhtArgs {
+export interface LookupArgs extends DhtArgs {
   target: string;
   announce?: boolean;
   timeout?: number;
 }
 
-export const lookupCommand: CommandModule<object, LookupArgs> = {
+export const lookupCommand: CommandDefinition = {
   command: 'lookup <target>',
   describe: 'find peers for a torrent through the DHT',
-  builder: (y: Argv) =>
-    withDhtOptions(y)
-      .positional('target', { type: 'string', demandOption: true, describe: 'infohash (40 hex) or magnet link' })
-      .option('port', { type: 'number', describe: 'with --announce: the TCP port to announce (default: implied_port)' })
-      .option('announce', { type: 'boolean', default: false, describe: 'announce ourselves for the infohash after the lookup' })
-      .option('timeout', { type: 'number', describe: `give up after this many seconds (default ${DEFAULT_LOOKUP_TIMEOUT_MS / 1000})` })
-      .example('$0 lookup 0123456789abcdef0123456789abcdef01234567', 'peers for an infohash')
-      .example("$0 lookup 'magnet:?xt=urn:btih:...' --json", 'one JSON object per line') as unknown as Argv<LookupArgs>,
-  handler: async (args) => {
-    const out = new Output(args.json ?? false);
-    let infoHash: Uint8Array;
-    try {
-      infoHash = parseMagnet(args.target).infoHash;
-    } catch (err) {
-      throw new CliError(errorCode(err) ?? 'bad_target', `"${args.target}": ${errorMessage(err)}`, EXIT.usage);
-    }
-    const dhtArgs = resolveDhtArgs(args);
-    const announcePort = args.port === undefined ? undefined : parsePort(args.port, '--port');
-    if (announcePort === 0) throw new CliError('bad_port', '--port 0 cannot be announced; omit it for implied_port', EXIT.usage);
-    const timeoutMs = args.timeout === undefined ? DEFAULT_LOOKUP_TIMEOUT_MS : parseSeconds(args.timeout, '--timeout');
-    const abort = new AbortController();
-    const removeSignals = onShutdown(() => abort.abort());
-    const clock = new SystemClock();
-    const started = clock.now();
-    try {
-      const result = await runLookupApp(
-        {
-          bind: dhtArgs.bind,
-          bind6: dhtArgs.bind6,
-          port: dhtArgs.dhtPort,
-          bootstrap: dhtArgs.bootstrap,
-          allowLocal: dhtArgs.allowLocal,
-          state: { dir: dhtArgs.stateDir, role: 'lookup', optional: true },
-          infoHash,
-          timeoutMs,
-          announce: args.announce ?? false,
-          announcePort,
-          signal: abort.signal,
-        },
-        (e) => {
-          switch (e.type) {
-            case 'ready':
-              out.event('ready', { dhtPort: e.dhtPort, nodeId: toHex(e.nodeId), infohash: toHex(infoHash) });
-              break;
-            case 'peer':
-              out.event('peer', { host: e.peer.host, port: e.peer.port }, `${e.peer.host.includes(':') ? `[${e.peer.host}]` : e.peer.host}:${e.peer.port}`);
-              break;
-            case 'announced':
-              out.event('announced', { ok: e.ok, failed: e.failed }, `announced to ${e.ok} of ${e.ok + e.failed} closest nodes`);
-              break;
-          }
-        },
-        stderrLogger('warn'),
-      );
-      const s = result;
-      const ms = Math.round(clock.now() - started);
-      out.event(
-        'done',
-        { peers: s.peers, queries: result.queriesSent, nodes: s.responses, ms, outcome: s.outcome },
-        `${s.peers} peer${s.peers === 1 ? '' : 's'} from ${s.responses} nodes, ${result.queriesSent} queries, ${ms} ms${s.outcome === 'complete' ? '' : ` (${s.outcome})`}`,
-      );
-      if (s.responses === 0) throw new CliError('no_nodes', 'no DHT node answered; check --bootstrap and the network', EXIT.gaveUp);
-      if (s.peers === 0 && s.outcome === 'timeout') throw new CliError('timeout', `no peers found within ${timeoutMs / 1000} s`, EXIT.gaveUp);
-    } finally {
-      removeSignals();
-    }
+  positionals: { target: { type: 'string', demandOption: true, describe: 'infohash (40 hex) or magnet link' } },
+  options: {
+    ...DHT_OPTIONS,
+    port: { type: 'number', describe: 'with --announce: the TCP port to announce (default: implied_port)' },
+    announce: { type: 'boolean', default: false, describe: 'announce ourselves for the infohash after the lookup' },
+    timeout: { type: 'number', describe: `give up after this many seconds (default ${DEFAULT_LOOKUP_TIMEOUT_MS / 1000})` },
+  },
+  examples: [
+    ['$0 lookup 0123456789abcdef0123456789abcdef01234567', 'peers for an infohash'],
+    ["$0 lookup 'magnet:?xt=urn:btih:...' --json", 'one JSON object per line'],
+  ],
+  load: async () => {
+    const { runLookupCommand } = await import('./lookup-handler.js');
+    return (args) => runLookupCommand(args as unknown as LookupArgs);
   },
 };
