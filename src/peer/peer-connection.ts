@@ -5,9 +5,10 @@
  * no files (blocks go out as events, block data comes in through hooks.readBlock), no piece picking (the
  * caller calls request() when `slots` says there is room).
  *
- * The parts with state of their own live beside it (Framer, RequestPipeline, BlockServer, PeerPieces,
- * RateMeter, ExtensionRegistry); what remains here, past the usual 400 lines, is the dispatch of every
- * message kind and the public API the session drives, which read best in one place.
+ * The parts with state of their own live beside it: Framer, BlockRequests (our requests, the download
+ * side), BlockServer (the peer's requests, the upload side), PeerPieces, RateMeter, ExtensionRegistry.
+ * What remains here, past the usual 400 lines, is the dispatch of every message kind, the handshake and
+ * the public API the session drives, which read best in one place.
  *
  * Violation policy (docs/wire.md): anything the peer sends that breaks the protocol closes the connection
  * with a `wire_*` code, emits `violation`, and `close` carries `violation: true`. Nothing thrown while
@@ -28,13 +29,10 @@ import { decodeMetadataMessage, encodeMetadataRequest, serveMetadataPiece } from
 import type { Bitfield } from './bitfield.js';
 import { PeerPieces } from './peer-pieces.js';
 import { RateMeter } from './rate-meter.js';
-import { RequestPipeline } from './request-pipeline.js';
+import { BlockRequests } from './block-requests.js';
 import { BlockServer } from './block-server.js';
 import { MAX_METADATA_BACKLOG, MAX_TIMED_OUT_REMEMBERED, resolveOptions, TICK_MS, type PeerConnectionOptions, type ResolvedOptions } from './options.js';
 import type { PeerConnectionEvents, PeerConnectionHooks, PeerConnectionStats } from './events.js';
-
-/** See freeSlots: the pipeline is topped up once an eighth of it is free. */
-export const REFILL_DIVISOR = 8;
 
 export interface PeerConnectionDeps {
   readonly clock: Clock;
@@ -50,22 +48,20 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
 
   /** Choke/interest state; BEP 3: connections start choked and not interested on both sides. */
   private readonly st: {
-    amChoking: boolean; amInterested: boolean; peerChoking: boolean; peerInterested: boolean; snubbed: boolean;
+    amChoking: boolean; amInterested: boolean; peerChoking: boolean; peerInterested: boolean;
     remote: Handshake | undefined; peerExtended: ExtendedHandshake | undefined;
-  } = { amChoking: true, amInterested: false, peerChoking: true, peerInterested: false, snubbed: false, remote: undefined, peerExtended: undefined };
+  } = { amChoking: true, amInterested: false, peerChoking: true, peerInterested: false, remote: undefined, peerExtended: undefined };
   private readonly clock: Clock;
   private readonly log: Logger;
   private readonly stream: Duplex;
   private readonly hooks: PeerConnectionHooks;
   private readonly opts: ResolvedOptions;
   private readonly framer: Framer;
-  private readonly pipeline: RequestPipeline;
+  private readonly requests: BlockRequests;
   private readonly server: BlockServer;
-  private readonly down: RateMeter;
   private readonly up: RateMeter;
   private infohashValue: Uint8Array | undefined;
   private readonly pieces: PeerPieces;
-  private readonly timedOut = new Set<string>();
   private sentHandshake = false;
   private handshakeDone = false;
   private sawMessage = false;
@@ -76,11 +72,10 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
   private readonly startedAt: number;
   private lastReceived: number;
   private lastSent: number;
-  private waitingSince: number;
   private tickHandle: TimerHandle | undefined;
   private readonly schedule: (fn: () => void, ms: number) => TimerHandle;
   private readonly counters = {
-    unsolicitedBlocks: 0, lateBlocks: 0, requestTimeouts: 0, ignoredMessages: 0, keepAlivesSent: 0, metadataRequestsDropped: 0,
+    ignoredMessages: 0, keepAlivesSent: 0, metadataRequestsDropped: 0,
   };
 
   constructor(deps: PeerConnectionDeps, options: PeerConnectionOptions) {
@@ -100,10 +95,6 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
     this.pieces = new PeerPieces(this.opts.pieceCount);
     this.extensions = new ExtensionRegistry(this.opts.extensionIds);
     this.framer = new Framer(maxFrameLength(this.opts.pieceCount, this.opts.maxBlockLength));
-    this.pipeline = new RequestPipeline({
-      minDepth: this.opts.minPipelineDepth, maxDepth: this.opts.maxPipelineDepth, targetQueueMs: this.opts.targetQueueMs,
-      requestTimeoutMs: this.opts.requestTimeoutMs,
-    });
     this.server = new BlockServer(
       {
         stream: this.stream, readBlock: this.hooks.readBlock?.bind(this.hooks), validateRequest: this.hooks.validateRequest?.bind(this.hooks),
@@ -120,8 +111,14 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
       { capacity: this.opts.maxIncomingRequests },
     );
     const now = this.clock.now();
-    this.startedAt = this.lastReceived = this.lastSent = this.waitingSince = now;
-    this.down = new RateMeter(now);
+    this.startedAt = this.lastReceived = this.lastSent = now;
+    this.requests = new BlockRequests(
+      {
+        minDepth: this.opts.minPipelineDepth, maxDepth: this.opts.maxPipelineDepth, targetQueueMs: this.opts.targetQueueMs,
+        requestTimeoutMs: this.opts.requestTimeoutMs, snubTimeoutMs: this.opts.snubTimeoutMs, maxTimedOutRemembered: MAX_TIMED_OUT_REMEMBERED,
+      },
+      now,
+    );
     this.up = new RateMeter(now);
   }
 
@@ -156,7 +153,7 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
 
   /** No block for the snub timeout while unchoked with requests out; cleared by the next block. */
   get snubbed(): boolean {
-    return this.st.snubbed;
+    return this.requests.snubbed;
   }
 
   /** The peer's handshake, once received. */
@@ -183,34 +180,26 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
 
   /** Target number of requests out, from the current download rate (see RequestPipeline.depth). */
   get pipelineDepth(): number {
-    return this.pipeline.depth(this.down.rate(this.clock.now()), this.st.snubbed, this.st.peerExtended?.reqq);
+    return this.requests.depth(this.clock.now(), this.st.peerExtended?.reqq);
   }
 
-  /**
-   * How many more requests to send now: the room below the pipeline depth, once it is at least
-   * 1/REFILL_DIVISOR of the depth (0 before). Topping up a deep pipeline a block at a time cost a loopback
-   * write and a picker call per 16 KiB; refilling in runs keeps 7/8 of the queue out (2.6 of the 3 s target)
-   * and sends the requests together. A shallow pipeline still refills per block.
-   */
+  /** How many requests to send now (in runs: see BlockRequests.free); 0 before the handshake or while choked. */
   get freeSlots(): number {
-    const depth = this.pipelineDepth;
-    const free = this.room(depth);
-    return free >= Math.max(1, Math.floor(depth / REFILL_DIVISOR)) ? free : 0;
+    if (!this.canRequest()) return 0;
+    return this.requests.free(this.clock.now(), this.st.peerExtended?.reqq);
   }
 
-  /** Requests that fit below `depth` now (0 when they cannot be sent at all). */
-  private room(depth: number): number {
-    if (!this.handshakeDone || this.st.peerChoking || this.closed) return 0;
-    return Math.max(0, depth - this.pipeline.size);
+  private canRequest(): boolean {
+    return this.handshakeDone && !this.st.peerChoking && !this.closed;
   }
 
   /** Our requests still out. */
   outstanding(): BlockRef[] {
-    return this.pipeline.list();
+    return this.requests.list();
   }
 
   downloadRate(): number {
-    return this.down.rate(this.clock.now());
+    return this.requests.rate(this.clock.now());
   }
 
   uploadRate(): number {
@@ -220,8 +209,8 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
   stats(): PeerConnectionStats {
     const now = this.clock.now();
     return {
-      ...this.counters, ...this.server.counters, bytesDownloaded: this.down.total, bytesUploaded: this.up.total, downloadRate: this.down.rate(now),
-      uploadRate: this.up.rate(now), requestsOut: this.pipeline.size, requestsQueued: this.server.queued, pipelineDepth: this.pipelineDepth,
+      ...this.counters, ...this.requests.counters, ...this.server.counters, bytesDownloaded: this.requests.bytesReceived, bytesUploaded: this.up.total,
+      downloadRate: this.requests.rate(now), uploadRate: this.up.rate(now), requestsOut: this.requests.size, requestsQueued: this.server.queued, pipelineDepth: this.pipelineDepth,
     };
   }
 
@@ -291,16 +280,16 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
    * pipeline is full, for a block already requested, or for a length over the block cap.
    */
   request(ref: BlockRef): boolean {
-    if (this.room(this.pipelineDepth) <= 0 || ref.length < 1 || ref.length > this.opts.maxBlockLength) return false;
-    if (this.pipeline.size === 0) this.waitingSince = this.clock.now();
-    if (!this.pipeline.add(ref, this.clock.now())) return false;
+    if (!this.canRequest() || ref.length < 1 || ref.length > this.opts.maxBlockLength) return false;
+    const now = this.clock.now();
+    if (this.requests.room(now, this.st.peerExtended?.reqq) <= 0 || !this.requests.add(ref, now)) return false;
     this.sendMessage({ type: 'request', index: ref.index, begin: ref.begin, length: ref.length });
     return true;
   }
 
   /** Cancels an outstanding request (e.g. the block arrived from another peer in endgame). */
   cancel(ref: BlockRef): void {
-    if (this.pipeline.remove(ref.index, ref.begin) === undefined) return;
+    if (!this.requests.remove(ref)) return;
     this.sendMessage({ type: 'cancel', index: ref.index, begin: ref.begin, length: ref.length });
   }
 
@@ -347,7 +336,7 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
     this.closed = true;
     if (this.tickHandle !== undefined) this.clock.clearTimeout(this.tickHandle);
     this.server.stop();
-    const outstanding = this.pipeline.clear();
+    const outstanding = this.requests.clear();
     this.stream.destroy();
     this.log.debug('peer connection closed', { code, message, peer: this.st.remote ? toHex(this.st.remote.peerId) : undefined });
     this.emit('close', { code, message, violation, outstanding });
@@ -475,14 +464,14 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
         if (this.st.peerChoking) return;
         this.st.peerChoking = true;
         // BEP 3: a choke discards every request we had out.
-        const dropped = this.pipeline.clear();
+        const dropped = this.requests.clear();
         this.emit('choke', dropped);
         return;
       }
       case 'unchoke':
         if (!this.st.peerChoking) return;
         this.st.peerChoking = false;
-        this.waitingSince = this.clock.now();
+        this.requests.unchoked(this.clock.now());
         this.emit('unchoke');
         this.emitSlots();
         return;
@@ -526,25 +515,9 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
   }
 
   private onPiece(index: number, begin: number, block: Uint8Array): void {
-    const now = this.clock.now();
-    let late = false;
-    const out = this.pipeline.remove(index, begin);
-    if (out === undefined) {
-      const k = `${index}:${begin}:${block.length}`;
-      if (!this.timedOut.delete(k)) {
-        // Not requested, or cancelled and already in flight (a BEP 3 race): dropped, not a violation.
-        this.counters.unsolicitedBlocks++;
-        return;
-      }
-      late = true;
-      this.counters.lateBlocks++;
-    } else if (out.length !== block.length) {
-      throw new DecodeError('wire_block_mismatch', `block of ${block.length} bytes for a request of ${out.length}`);
-    }
-    this.down.add(block.length, now);
-    this.waitingSince = now;
-    this.st.snubbed = false;
-    this.emit('piece', { index, begin, block, late });
+    const arrival = this.requests.received(index, begin, block.length, this.clock.now());
+    if (arrival === 'unsolicited') return;
+    this.emit('piece', { index, begin, block, late: arrival === 'late' });
     this.emitSlots();
   }
 
@@ -589,21 +562,9 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
       this.counters.keepAlivesSent++;
       this.sendMessage({ type: 'keep-alive' });
     }
-    // Snub before expiring requests: with equal timeouts, the expiry would otherwise hide the snub.
-    if (!this.st.snubbed && !this.st.peerChoking && this.pipeline.size > 0 && now - this.waitingSince >= this.opts.snubTimeoutMs) {
-      this.st.snubbed = true;
-      this.emit('snubbed');
-    }
-    const expired = this.pipeline.expire(now);
-    for (const o of expired) {
-      this.counters.requestTimeouts++;
-      if (this.timedOut.size >= MAX_TIMED_OUT_REMEMBERED) {
-        const oldest = this.timedOut.values().next();
-        if (oldest.done !== true) this.timedOut.delete(oldest.value);
-      }
-      this.timedOut.add(`${o.index}:${o.begin}:${o.length}`);
-      this.emit('request-timeout', { index: o.index, begin: o.begin, length: o.length });
-    }
+    const { snubbedNow, expired } = this.requests.tick(now, this.st.peerChoking);
+    if (snubbedNow) this.emit('snubbed');
+    for (const o of expired) this.emit('request-timeout', { index: o.index, begin: o.begin, length: o.length });
     if (expired.length > 0) this.emitSlots();
     if (!this.closed) this.tickHandle = this.schedule(() => this.tick(), TICK_MS);
   }
