@@ -120,11 +120,11 @@ export class FileStorage implements PieceStorage {
     this.counters.bytesWritten += data.length;
   }
 
-  async commitPiece(piece: number, data: Uint8Array): Promise<boolean> {
+  async commitPiece(piece: number, data: Uint8Array, digest?: Uint8Array): Promise<boolean> {
     this.assertOpen();
     checkWholePiece(this.layout, piece, data);
     if (this.completion.has(piece)) return true;
-    if (!pieceMatches(this.layout, piece, data)) {
+    if (!pieceMatches(this.layout, piece, data, digest)) {
       this.completion.set(piece, false);
       this.counters.piecesFailed++;
       return false;

@@ -56,9 +56,10 @@ export interface PieceStorage {
    * Stores a whole piece whose bytes the caller holds in memory: hashes `data` once, and only when it
    * matches the info dictionary writes it (one positional write per file it spans) and marks it complete.
    * A piece that fails is never written, so bad data never reaches the disk. True when complete. This is
-   * the download hot path: no per-block writes, no read-back to verify.
+   * the download hot path: no per-block writes, no read-back to verify. A caller that has already hashed
+   * exactly these bytes (as blocks arrived) passes the SHA-1 as `digest`, and it is checked instead.
    */
-  commitPiece(piece: number, data: Uint8Array): Promise<boolean>;
+  commitPiece(piece: number, data: Uint8Array, digest?: Uint8Array): Promise<boolean>;
   have(piece: number): boolean;
   /** Count of verified pieces. */
   completedCount(): number;
@@ -109,10 +110,10 @@ export function sizeOfPiece(layout: StorageLayout, piece: number): number {
 }
 
 /** Throws storage_out_of_range unless the block lies inside the piece. */
-/** True when `data` is exactly piece `piece` and hashes to its SHA-1 in the info dictionary. */
-export function pieceMatches(layout: StorageLayout, piece: number, data: Uint8Array): boolean {
+/** True when `data` is exactly piece `piece` and hashes (or, given `digest`, hashed) to its SHA-1 in the info dictionary. */
+export function pieceMatches(layout: StorageLayout, piece: number, data: Uint8Array, digest?: Uint8Array): boolean {
   if (data.length !== sizeOfPiece(layout, piece)) return false;
-  return bytesEqual(createHash('sha1').update(data).digest(), layout.pieces.subarray(piece * 20, piece * 20 + 20));
+  return bytesEqual(digest ?? createHash('sha1').update(data).digest(), layout.pieces.subarray(piece * 20, piece * 20 + 20));
 }
 
 /** commitPiece's argument check: the whole piece, no more, no less. */

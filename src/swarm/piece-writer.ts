@@ -1,13 +1,15 @@
 /**
- * The storage side of downloading. Blocks of a piece are assembled in memory, and the complete piece is
- * hashed once and written in one go (PieceStorage.commitPiece): per block there is only a copy into the
- * piece's buffer, no write and no hash. Pieces larger than MAX_BUFFERED_PIECE (rare: 8 MiB and up) are
- * written block by block and verified from storage instead, to bound memory. The outcome goes back to the
+ * The storage side of downloading. Blocks of a piece are assembled in memory and hashed as they come in
+ * order (PieceAssembly), and the complete piece is checked and written in one go (PieceStorage.commitPiece):
+ * per block there is a copy into the piece's buffer and a hash update, no write. Pieces larger than
+ * MAX_BUFFERED_PIECE (rare: 8 MiB and up) are written block by block and verified from storage instead, to
+ * bound memory. The outcome goes back to the
  * session with whoever should be blamed (PieceBlame). A storage failure (disk full, read-only) is
  * reported once as fatal. Work for different pieces runs concurrently; work for one piece never reorders.
  */
 import type { PieceStorage } from '../storage/piece-storage.js';
 import type { PeerIdentity } from './ban-list.js';
+import { PieceAssembly } from './piece-assembly.js';
 import { PieceBlame, type PieceAttempt } from './piece-blame.js';
 
 /**
@@ -40,8 +42,8 @@ export class PieceWriter {
   private readonly blame = new PieceBlame();
   /** The tail of each piece's chain of storage work. */
   private readonly chains = new Map<number, Promise<void>>();
-  /** Pieces being assembled in memory. */
-  private readonly buffers = new Map<number, Uint8Array>();
+  /** Pieces being assembled (and hashed) in memory. */
+  private readonly assemblies = new Map<number, PieceAssembly>();
   /** Committed piece buffers of the usual piece size, free for the next piece (see SPARE_PIECE_BUFFERS). */
   private readonly spare: Uint8Array[] = [];
   private readonly pieceSize: (index: number) => number;
@@ -71,14 +73,15 @@ export class PieceWriter {
     this.blame.record(index, begin, data.length, from);
     const size = this.pieceSize(index);
     if (size <= this.maxBuffered) {
-      let piece = this.buffers.get(index);
-      if (piece === undefined) this.buffers.set(index, (piece = this.takeBuffer(size)));
-      piece.set(data, begin);
+      let piece = this.assemblies.get(index);
+      if (piece === undefined) this.assemblies.set(index, (piece = new PieceAssembly(this.takeBuffer(size))));
+      piece.add(begin, data);
       if (completesPiece) {
-        this.buffers.delete(index);
+        this.assemblies.delete(index);
         const attempt = this.blame.seal(index);
-        const whole = piece;
-        this.chain(index, () => this.commit(index, whole, attempt));
+        const whole = piece.buffer;
+        const digest = piece.digest();
+        this.chain(index, () => this.commit(index, whole, digest, attempt));
       }
       return;
     }
@@ -90,10 +93,10 @@ export class PieceWriter {
     }
   }
 
-  /** A piece assembled in memory: hash once, write once (commitPiece), judge the senders from these bytes. */
-  private async commit(index: number, piece: Uint8Array, attempt: PieceAttempt): Promise<void> {
+  /** A piece assembled in memory: checked against its digest, written once (commitPiece), senders judged from these bytes. */
+  private async commit(index: number, piece: Uint8Array, digest: Uint8Array | undefined, attempt: PieceAttempt): Promise<void> {
     if (this.stopped) return;
-    const ok = await this.storage.commitPiece(index, piece);
+    const ok = await this.storage.commitPiece(index, piece, digest);
     if (this.stopped) return;
     const read = (begin: number, length: number): Uint8Array => piece.subarray(begin, begin + length);
     await this.judge(index, attempt, ok, read);

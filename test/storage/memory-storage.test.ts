@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { MemoryStorage } from '../../src/storage/memory-storage.js';
 import { StorageError } from '../../src/storage/piece-storage.js';
@@ -29,5 +30,15 @@ describe('MemoryStorage', () => {
     expect([...(await seeded.checkExisting())]).toEqual([0, 1, 2, 3]);
     expect(() => new MemoryStorage({}, { layout: fx.metainfo, content: new Uint8Array(3) })).toThrow(StorageError);
     await expect(s.readBlock(2, 0, 1)).rejects.toThrow(expect.objectContaining({ code: 'storage_missing' }));
+  });
+
+  it('commits a whole piece against a digest the caller computed, and refuses one that does not match', async () => {
+    const s = new MemoryStorage({}, { layout: fx.metainfo });
+    const piece = fx.content.subarray(0, 16384);
+    expect(await s.commitPiece(0, piece, new Uint8Array(20))).toBe(false);
+    expect(s.have(0)).toBe(false);
+    expect(await s.commitPiece(1, fx.content.subarray(16384, 32768), createHash('sha1').update(fx.content.subarray(16384, 32768)).digest())).toBe(true);
+    expect(await s.commitPiece(0, piece)).toBe(true); // no digest: storage hashes itself
+    expect(s.completedCount()).toBe(2);
   });
 });
