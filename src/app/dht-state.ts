@@ -7,7 +7,6 @@
 import type { CompactNodeInfo } from '../codec/compact.js';
 import type { DhtNode } from '../dht/node.js';
 import { toNodeId, type NodeId } from '../dht/node-id.js';
-import { openRoleStore } from '../state/level-store.js';
 import type { StateReport, StateStore } from '../state/state-store.js';
 import { wallClockMs, type Clock, type TimerHandle } from '../util/clock.js';
 import { errorCode, errorMessage } from '../util/errors.js';
@@ -30,6 +29,9 @@ export interface LoadedDhtState {
 export async function loadDhtState(stateDir: string, role: string, log: Logger, optional: boolean): Promise<LoadedDhtState | undefined> {
   let store: StateStore;
   try {
+    // LevelDB (a native addon and a dozen CommonJS modules) is loaded here rather than at start-up, so its
+    // loading overlaps the socket binds that startDht runs beside this.
+    const { openRoleStore } = await import('../state/level-store.js');
     store = await openRoleStore(stateDir, role, { log });
   } catch (err) {
     if (optional && errorCode(err) === 'state_locked') {

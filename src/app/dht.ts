@@ -57,16 +57,10 @@ async function bindUdp(host: string, port: number): Promise<UdpTransport> {
   }
 }
 
-export async function startDht(options: StartDhtOptions, log: Logger = silentLogger): Promise<RunningDht> {
-  const clock = new SystemClock();
-  const random = new SystemRandom();
-  const list = options.bootstrap ?? (await readDefaultBootstrapList());
-  const skip = (host: string, err: unknown): void => log.debug(`bootstrap host ${host} did not resolve`, { err: errorMessage(err) });
-  const bootstrap = await resolveBootstrap(list, 4, skip);
-  if (bootstrap.length === 0 && list.length > 0) log.warn('no bootstrap host resolved to an IPv4 address');
+/** Binds the IPv4 socket, then (BEP 32) the IPv6 one on the same port where possible. */
+async function bindSockets(options: StartDhtOptions, log: Logger): Promise<{ transport: UdpTransport; transport6: UdpTransport | undefined }> {
   const transport = await bindUdp(options.bind, options.port);
-  // BEP 32: a second socket for IPv6, on the same port where possible. Where the machine has no IPv6
-  // (the bind fails), the node simply runs on IPv4 alone.
+  // Where the machine has no IPv6 (the bind fails), the node simply runs on IPv4 alone.
   let transport6: UdpTransport | undefined;
   if (options.bind6 !== undefined) {
     transport6 = await UdpTransport.bind(options.bind6, transport.local.port)
@@ -76,20 +70,45 @@ export async function startDht(options: StartDhtOptions, log: Logger = silentLog
         return undefined;
       });
   }
-  let loaded;
-  try {
-    loaded = options.state ? await loadDhtState(options.state.dir, options.state.role, log, options.state.optional) : undefined;
-  } catch (err) {
-    await transport.close();
-    await transport6?.close();
-    throw err;
+  return { transport, transport6 };
+}
+
+/** The bootstrap list (given, or the default file) resolved for each family we have a socket for. */
+async function bootstrapAddresses(options: StartDhtOptions, log: Logger): Promise<{ v4: PeerAddress[]; v6: PeerAddress[] }> {
+  const list = options.bootstrap ?? (await readDefaultBootstrapList());
+  const skip = (host: string, err: unknown): void => log.debug(`bootstrap host ${host} did not resolve`, { err: errorMessage(err) });
+  const [v4, v6] = await Promise.all([resolveBootstrap(list, 4, skip), options.bind6 === undefined ? [] : resolveBootstrap(list, 6, skip)]);
+  if (v4.length === 0 && list.length > 0) log.warn('no bootstrap host resolved to an IPv4 address');
+  return { v4, v6 };
+}
+
+export async function startDht(options: StartDhtOptions, log: Logger = silentLogger): Promise<RunningDht> {
+  const clock = new SystemClock();
+  const random = new SystemRandom();
+  // Resolving the bootstrap list, binding the sockets and opening the saved state wait on different things
+  // (DNS, the kernel, LevelDB's threads), so they run at once: a download's first query leaves sooner.
+  const [addresses, sockets, state] = await Promise.allSettled([
+    bootstrapAddresses(options, log),
+    bindSockets(options, log),
+    options.state ? loadDhtState(options.state.dir, options.state.role, log, options.state.optional) : Promise.resolve(undefined),
+  ]);
+  if (addresses.status === 'rejected' || sockets.status === 'rejected' || state.status === 'rejected') {
+    if (sockets.status === 'fulfilled') {
+      await sockets.value.transport.close();
+      await sockets.value.transport6?.close();
+    }
+    if (state.status === 'fulfilled') await state.value?.store.close();
+    // The first failure in the order the steps used to run: the bootstrap list, the socket, the state.
+    throw addresses.status === 'rejected' ? addresses.reason : sockets.status === 'rejected' ? sockets.reason : (state as PromiseRejectedResult).reason;
   }
+  const { v4: bootstrap, v6: bootstrap6 } = addresses.value;
+  const { transport, transport6 } = sockets.value;
+  const loaded = state.value;
   const { bind: _bind, bind6: _bind6, port: _port, state: _state, ...nodeOptions } = options;
   const id = options.id ?? loaded?.nodeId;
   const node = new DhtNode({ clock, random, transport, log }, { ...nodeOptions, ...(id ? { id } : {}), bootstrap });
   let node6: DhtNode | undefined;
   if (transport6) {
-    const bootstrap6 = await resolveBootstrap(list, 6, skip);
     // Same id, one peer store and one token secret for both families (BEP 32).
     node6 = new DhtNode({ clock, random, transport: transport6, log, peerStore: node.peers, tokens: node.tokenManager }, { ...nodeOptions, id: node.id, bootstrap: bootstrap6 });
     node.setSibling(node6);

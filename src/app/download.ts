@@ -10,15 +10,25 @@ import { readFile } from 'node:fs/promises';
 import { formatMagnet, type MagnetLink } from '../codec/magnet.js';
 import { MAX_TORRENT_BYTES, parseMetainfo, type InfoDictionary, type Metainfo } from '../codec/metainfo.js';
 import { dialTcp, listenTcp, type TcpListener } from '../net/tcp.js';
-import { FileStorage } from '../storage/file-storage.js';
+import type { FileStorage } from '../storage/file-storage.js';
 import type { PieceStorage } from '../storage/piece-storage.js';
 import type { PeerEndpoint } from '../swarm/peer-queue.js';
-import { TorrentSession, type SessionProgress, type SessionStats, type TorrentSessionOptions } from '../swarm/torrent-session.js';
+import type { SessionProgress, SessionStats, TorrentSession, TorrentSessionOptions } from '../swarm/torrent-session.js';
 import { toHex } from '../util/bytes.js';
 import { sleep, SystemClock, type Clock } from '../util/clock.js';
 import { DecodeError, DhtNodeError, errorCode, errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { SystemRandom } from '../util/random.js';
+
+/**
+ * The swarm's code (session, picker, choker, peer pipeline, storage), imported when first needed rather
+ * than at start-up: a magnet download starts loading it once its search is under way, so the compiling
+ * overlaps the wait for the DHT and the metadata instead of delaying the first query.
+ */
+export async function loadSwarmCode(): Promise<{ TorrentSession: typeof TorrentSession; FileStorage: typeof FileStorage }> {
+  const [session, storage] = await Promise.all([import('../swarm/torrent-session.js'), import('../storage/file-storage.js')]);
+  return { TorrentSession: session.TorrentSession, FileStorage: storage.FileStorage };
+}
 
 /** CLI.md: progress and stats "about once a second". */
 export const REPORT_INTERVAL_MS = 1000;
@@ -152,6 +162,7 @@ export class SwarmRun implements SwarmHandle {
   private waker = new AbortController();
 
   private constructor(
+    Session: typeof TorrentSession,
     readonly info: InfoDictionary,
     readonly storage: PieceStorage,
     private readonly params: SwarmParams,
@@ -159,7 +170,7 @@ export class SwarmRun implements SwarmHandle {
     options: { leech: boolean },
   ) {
     this.startedAt = this.clock.now();
-    this.session = new TorrentSession(
+    this.session = new Session(
       {
         clock: this.clock, random: new SystemRandom(), log: params.log, storage,
         dial: (endpoint, signal) => dialTcp({ clock: this.clock }, { ...endpoint, localAddress: params.bind, signal }),
@@ -174,8 +185,9 @@ export class SwarmRun implements SwarmHandle {
 
   /** Opens the listener, then the session (which runs the resume check). */
   static async open(info: InfoDictionary, storage: PieceStorage, params: SwarmParams, options: { leech: boolean }, early?: EarlyListener): Promise<SwarmRun> {
+    const { TorrentSession: Session } = await loadSwarmCode();
     const port = early ?? (await EarlyListener.open(params));
-    const run = new SwarmRun(info, storage, params, port.listener.port, options);
+    const run = new SwarmRun(Session, info, storage, params, port.listener.port, options);
     run.listener = port.listener;
     port.attach(run);
     // A signal during the resume check (which reads every byte already on disk) ends it at once.
@@ -321,6 +333,8 @@ export async function runDownload(params: DownloadParams): Promise<RunOutcome> {
     params.onEvent('metadata', { infohash: toHex(info.infoHash), name: info.name, bytes: info.totalLength, pieces: info.pieceCount, ms: 0 });
   } else {
     early = await EarlyListener.open(params);
+    // Started now, awaited after the metadata; a failure shows there (this copy is only kept from being unhandled).
+    loadSwarmCode().catch(() => undefined);
     params.onEvent('searching', { infohash: toHex(params.source.magnet.infoHash), tcpPort: early.listener.port });
     try {
       const got = await metadataFromPeers(params.source, params, early.listener.port, clock, started);
@@ -333,6 +347,10 @@ export async function runDownload(params: DownloadParams): Promise<RunOutcome> {
     params.onEvent('metadata', { infohash: toHex(info.infoHash), name: info.name, bytes: info.totalLength, pieces: info.pieceCount, ms: Math.round(clock.now() - started), peers: found.length });
   }
   const metainfo = info;
+  const { FileStorage } = await loadSwarmCode().catch(async (err: unknown) => {
+    await early?.listener.close();
+    throw err;
+  });
   let storage: FileStorage;
   try {
     storage = new FileStorage({ log: params.log }, { root: params.out, layout: metainfo });

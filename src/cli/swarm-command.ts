@@ -7,7 +7,6 @@ import { resolve } from 'node:path';
 import { loadTorrent, SwarmAppError, type EventSink, type SwarmParams } from '../app/download.js';
 import type { RunningDht } from '../app/dht.js';
 import { dhtPeerOptions, dhtReadyFields, dhtSources, startSwarmDht } from '../app/swarm-dht.js';
-import { collectTrackers, trackerSwarmSource } from '../app/tracker-sources.js';
 import { keepProcessAlive } from '../util/clock.js';
 import { errorCode, errorMessage } from '../util/errors.js';
 import { stderrLogger, type Logger } from '../util/log.js';
@@ -30,7 +29,15 @@ export interface ResolvedSwarmArgs {
   allowLocal: boolean;
 }
 
-export function resolveSwarmArgs(args: SwarmArgs): ResolvedSwarmArgs {
+/**
+ * The HTTP tracker code (and with it node:http and node:https), imported only when there are trackers: most
+ * magnet links name none, and a download should not compile it on the way to its first query.
+ */
+export function trackerCode(): Promise<typeof import('../app/tracker-sources.js')> {
+  return import('../app/tracker-sources.js');
+}
+
+export async function resolveSwarmArgs(args: SwarmArgs): Promise<ResolvedSwarmArgs> {
   const out = new Output(args.json === true);
   const resolved = {
     out,
@@ -40,7 +47,7 @@ export function resolveSwarmArgs(args: SwarmArgs): ResolvedSwarmArgs {
     bind: args.bind,
     uploadLimit: parseRate(args['upload-limit'] ?? '0', '--upload-limit'),
     downloadLimit: parseRate(args['download-limit'] ?? '0', '--download-limit'),
-    trackers: collectTrackers(args.tracker),
+    trackers: args.tracker !== undefined && args.tracker.length > 0 ? (await trackerCode()).collectTrackers(args.tracker) : [],
     allowLocal: args['allow-local'] === true,
   };
   for (const t of resolved.trackers) {
@@ -66,14 +73,14 @@ export async function startCommandDht(args: SwarmArgs, role: string, log: Logger
  * The SwarmParams fields that tie a swarm to its peer discovery: the DHT node (unless off, or the torrent is
  * private, BEP 27) and the HTTP trackers.
  */
-export function discoveryParams(
+export async function discoveryParams(
   dht: RunningDht | undefined,
   trackers: readonly string[],
   common: Pick<ResolvedSwarmArgs, 'allowLocal' | 'bind'>,
   log: Logger,
   onEvent: EventSink,
-): Pick<SwarmParams, 'peerSources' | 'peerOptions' | 'readyFields'> {
-  const sources = trackers.length > 0 ? [trackerSwarmSource(trackers, common.allowLocal, common.bind, log)] : [];
+): Promise<Pick<SwarmParams, 'peerSources' | 'peerOptions' | 'readyFields'>> {
+  const sources = trackers.length > 0 ? [(await trackerCode()).trackerSwarmSource(trackers, common.allowLocal, common.bind, log)] : [];
   if (!dht) return { peerSources: sources };
   const onAnnounced = (nodes: number): void => onEvent('announced', { nodes });
   return { peerSources: [...dhtSources(dht, log, onAnnounced), ...sources], peerOptions: dhtPeerOptions(dht), readyFields: dhtReadyFields(dht) };
@@ -113,8 +120,8 @@ export async function runSwarmCommand(
   try {
     if (hints.private && args.dht !== false) log.warn('private torrent (BEP 27): trackers only, no DHT');
     dht = hints.private ? undefined : await startCommandDht(args, role, log);
-    const trackers = collectTrackers(hints.trackers, common.trackers);
-    const discovery = discoveryParams(dht, trackers, common, log, sink.onEvent);
+    const trackers = hints.trackers.length + common.trackers.length > 0 ? (await trackerCode()).collectTrackers(hints.trackers, common.trackers) : [];
+    const discovery = await discoveryParams(dht, trackers, common, log, sink.onEvent);
     await run({ log, dht, trackers, onEvent: sink.onEvent, signal: controller.signal, discovery });
   } catch (err) {
     throw mapFailure(err);

@@ -14,9 +14,8 @@ import { errorCode, errorMessage } from '../../util/errors.js';
 import { SystemClock } from '../../util/clock.js';
 import { parseSeconds } from '../args.js';
 import { CliError, EXIT } from '../exit-codes.js';
-import { resolveSwarmArgs, runSwarmCommand, torrentDiscoveryHints } from '../swarm-command.js';
+import { resolveSwarmArgs, runSwarmCommand, torrentDiscoveryHints, trackerCode } from '../swarm-command.js';
 import type { DownloadArgs } from './download.js';
-import { trackerMetadataSource } from '../../app/tracker-sources.js';
 
 /** A magnet link or a 40-hex infohash, else a .torrent path (which must exist). */
 async function resolveSource(text: string): Promise<{ kind: 'torrent'; path: string } | { kind: 'magnet'; magnet: MagnetLink }> {
@@ -38,7 +37,7 @@ async function resolveSource(text: string): Promise<{ kind: 'torrent'; path: str
 
 /** Runs `download` with parsed arguments. */
 export async function runDownloadCommand(args: DownloadArgs): Promise<void> {
-  const common = resolveSwarmArgs(args);
+  const common = await resolveSwarmArgs(args);
   const timeoutMs = args.timeout === undefined ? undefined : parseSeconds(args.timeout, '--timeout');
   const source = await resolveSource(args.source);
   if (source.kind === 'magnet' && args.dht === false && common.peers.length === 0 && source.magnet.peers.length === 0 && source.magnet.trackers.length + common.trackers.length === 0) {
@@ -53,14 +52,16 @@ export async function runDownloadCommand(args: DownloadArgs): Promise<void> {
         : {
             kind: 'magnet',
             magnet: source.magnet,
-            findMetadata: (signal, tcpPort) =>
+            findMetadata: async (signal, tcpPort) =>
               findMetadata({
                 infoHash: source.magnet.infoHash,
                 peerId,
                 peers: [...source.magnet.peers, ...common.peers],
                 dht: ctx.dht,
                 extraSources:
-                  ctx.trackers.length > 0 ? [trackerMetadataSource(ctx.trackers, source.magnet.infoHash, peerId, tcpPort, common.allowLocal, common.bind, ctx.log)] : [],
+                  ctx.trackers.length > 0
+                    ? [(await trackerCode()).trackerMetadataSource(ctx.trackers, source.magnet.infoHash, peerId, tcpPort, common.allowLocal, common.bind, ctx.log)]
+                    : [],
                 bind: common.bind,
                 clock: new SystemClock(),
                 random: new SystemRandom(),

@@ -11,7 +11,7 @@ import type { SeedArgs } from './seed.js';
 
 /** Runs `seed` with parsed arguments. */
 export async function runSeedCommand(args: SeedArgs): Promise<void> {
-  const common = resolveSwarmArgs(args);
+  const common = await resolveSwarmArgs(args);
   const pieceLength = args['piece-length'] === undefined ? undefined : parsePieceLength(args['piece-length']);
   await runSwarmCommand(args, common, 'seed', await torrentDiscoveryHints(args.path), (ctx) =>
     runSeed({
