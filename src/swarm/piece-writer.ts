@@ -19,11 +19,12 @@ import { PieceBlame, type PieceAttempt } from './piece-blame.js';
 export const MAX_BUFFERED_PIECE = 4 * 1024 * 1024;
 
 /**
- * Finished piece buffers kept for reuse. A fresh 256 KiB buffer per piece costs a zero-fill and a page
- * fault per 4 KiB (large allocations come straight from mmap), a measurable share of a fast download; a few
- * spare buffers cover the pieces between one commit and the next assembly.
+ * Memory for finished piece buffers kept for reuse. A fresh 256 KiB buffer per piece costs a zero-fill and
+ * a page fault per 4 KiB (large allocations come straight from mmap), a measurable share of a fast download.
+ * Pieces under assembly (a deep pipeline spans about 16 of 256 KiB) plus those waiting for their write all
+ * hold a buffer, so enough spares to cover them are kept: 64 of 256 KiB, 4 of 4 MiB.
  */
-export const SPARE_PIECE_BUFFERS = 8;
+export const SPARE_PIECE_BYTES = 16 * 1024 * 1024;
 
 export interface PieceWriterHooks {
   /** The piece hashed correctly (storage now has it). */
@@ -44,7 +45,7 @@ export class PieceWriter {
   private readonly chains = new Map<number, Promise<void>>();
   /** Pieces being assembled (and hashed) in memory. */
   private readonly assemblies = new Map<number, PieceAssembly>();
-  /** Committed piece buffers of the usual piece size, free for the next piece (see SPARE_PIECE_BUFFERS). */
+  /** Committed piece buffers of the usual piece size, free for the next piece (see SPARE_PIECE_BYTES). */
   private readonly spare: Uint8Array[] = [];
   private readonly pieceSize: (index: number) => number;
   private stopped = false;
@@ -118,7 +119,7 @@ export class PieceWriter {
   }
 
   private releaseBuffer(piece: Uint8Array): void {
-    if (this.spare.length < SPARE_PIECE_BUFFERS && piece.length === this.pieceSize(0)) this.spare.push(piece);
+    if ((this.spare.length + 1) * piece.length <= SPARE_PIECE_BYTES && piece.length === this.pieceSize(0)) this.spare.push(piece);
   }
 
   /** Waits until every queued write and verification has finished. */
