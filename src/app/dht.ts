@@ -43,6 +43,11 @@ export interface RunningDht {
   persistence: DhtPersistence | undefined;
   /** What loading the saved state found (skipped records, a rebuild), when there is state. */
   stateReport: StateReport | undefined;
+  /**
+   * Settles once the saved state is loaded and attached: at once from startDht, which loads it before it
+   * returns; later from startSwarmDht, which does not wait for it. Rejects when the state cannot be opened.
+   */
+  stateReady: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -130,6 +135,7 @@ export async function startDht(options: StartDhtOptions, log: Logger = silentLog
     savedContacts,
     persistence,
     stateReport: loaded?.store.loadReport(),
+    stateReady: Promise.resolve(),
     async close() {
       for (const n of nodes) n.close();
       try {

@@ -8,19 +8,58 @@ import { toHex } from '../util/bytes.js';
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { startDht, type RunningDht, type StartDhtOptions } from './dht.js';
+import { attachDhtState, loadDhtState } from './dht-state.js';
 import type { PeerSourceStarter, SwarmHandle } from './download.js';
 import { dhtSwarmSource } from './magnet.js';
 
+/**
+ * Starts the node as soon as its sockets are bound, without waiting for the saved state: loading LevelDB
+ * (a native addon, then the reads) is the slowest step of a start, and a download's first get_peers can
+ * leave from the bootstrap list meanwhile. When the state arrives, the node takes its saved id (our place
+ * in the keyspace; the table is rebuilt around it), its saved contacts as lookup hints, and its peers; only
+ * then are the contacts pinged and the join (a lookup of our own id) run. `stateReady` rejects when the
+ * state cannot be opened; the caller treats that as a failure of the command.
+ */
 export async function startSwarmDht(options: StartDhtOptions, log: Logger): Promise<RunningDht> {
-  const dht = await startDht(options, log);
-  for (const node of dht.nodes) {
+  const { state, ...stateless } = options;
+  const loading = state ? loadDhtState(state.dir, state.role, log, state.optional) : Promise.resolve(undefined);
+  loading.catch(() => undefined); // seen through stateReady; never an unhandled rejection meanwhile
+  let dht: RunningDht;
+  try {
+    dht = await startDht(stateless, log);
+  } catch (err) {
+    await (await loading.catch(() => undefined))?.store.close();
+    throw err;
+  }
+  let closing = false;
+  const running = dht;
+  running.stateReady = loading.then(async (loaded) => {
+    if (loaded === undefined) return;
+    if (closing) return loaded.store.close();
+    if (loaded.nodeId !== undefined && options.id === undefined) for (const n of running.nodes) n.adoptId(loaded.nodeId);
+    for (const n of running.nodes) n.addHints(loaded.contacts);
+    running.savedContacts = loaded.contacts;
+    running.stateReport = loaded.report;
+    running.persistence = await attachDhtState(running.nodes, loaded.store, running.clock, log);
+  });
+  for (const node of running.nodes) {
     node.start();
-    node
-      .restore(dht.savedContacts)
+    running.stateReady
+      .then(() => node.restore(running.savedContacts))
       .then(() => node.bootstrap())
       .catch((err: unknown) => log.debug('dht join failed', { err: errorMessage(err) }));
   }
-  return dht;
+  const closeNodes = running.close.bind(running);
+  running.close = async () => {
+    closing = true;
+    await running.stateReady.catch(() => undefined);
+    try {
+      await running.persistence?.close();
+    } finally {
+      await closeNodes();
+    }
+  };
+  return running;
 }
 
 /** Peer-connection options that advertise our DHT port (reserved bit and PORT message, BEP 5). */

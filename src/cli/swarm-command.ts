@@ -120,9 +120,22 @@ export async function runSwarmCommand(
   try {
     if (hints.private && args.dht !== false) log.warn('private torrent (BEP 27): trackers only, no DHT');
     dht = hints.private ? undefined : await startCommandDht(args, role, log);
+    // The node runs before its saved state is loaded (startSwarmDht); a state that cannot be opened stops
+    // the command as it did when the state was opened first.
+    let stateFailure: unknown;
+    dht?.stateReady.catch((err: unknown) => {
+      stateFailure = err;
+      controller.abort();
+    });
     const trackers = hints.trackers.length + common.trackers.length > 0 ? (await trackerCode()).collectTrackers(hints.trackers, common.trackers) : [];
     const discovery = await discoveryParams(dht, trackers, common, log, sink.onEvent);
-    await run({ log, dht, trackers, onEvent: sink.onEvent, signal: controller.signal, discovery });
+    const outcome = await run({ log, dht, trackers, onEvent: sink.onEvent, signal: controller.signal, discovery }).then(
+      () => ({ failed: false as const }),
+      (err: unknown) => ({ failed: true as const, err }),
+    );
+    await dht?.stateReady.catch(() => undefined);
+    if (stateFailure !== undefined) throw stateFailure;
+    if (outcome.failed) throw outcome.err;
   } catch (err) {
     throw mapFailure(err);
   } finally {
