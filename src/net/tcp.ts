@@ -7,6 +7,7 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { sleep, type Clock } from '../util/clock.js';
 import { DhtNodeError } from '../util/errors.js';
+import { acceptMaybeEncrypted, type InboundEncryption, type MseAcceptDeps, type MseAcceptOptions, type MseStreamError } from './mse-stream.js';
 
 /** A TCP failure. Codes: tcp_listen (cannot bind), tcp_connect (refused/unreachable), tcp_timeout, tcp_aborted. */
 export class TcpError extends DhtNodeError {}
@@ -29,6 +30,19 @@ export interface TcpListenerOptions {
   port: number;
   /** Default MAX_INBOUND_CONNECTIONS. */
   maxConnections?: number;
+  /**
+   * Also accept MSE/PE (encrypted) handshakes, as libtorrent and Transmission open with by default
+   * (src/net/mse-stream.ts). Absent: every socket is handed on at once, as it arrives.
+   */
+  encryption?: TcpEncryptionOptions;
+}
+
+/** What the listener needs to answer MSE: a clock for the deadline, randomness for keys and pads, our torrents. */
+export interface TcpEncryptionOptions extends MseAcceptDeps, MseAcceptOptions {
+  /** Told of each connection dropped during the handshake (for counters and logs). */
+  onRefused?(err: MseStreamError, remote: Endpoint): void;
+  /** Told how each handed-on connection came in. */
+  onAccepted?(encryption: InboundEncryption, remote: Endpoint): void;
 }
 
 /** A listening TCP socket. */
@@ -51,7 +65,17 @@ export function listenTcp(options: TcpListenerOptions, onConnection: (stream: Du
         socket.destroy();
         return;
       }
-      onConnection(socket, { host: stripMappedV4(host), port });
+      const remote = { host: stripMappedV4(host), port };
+      const enc = options.encryption;
+      if (enc === undefined) return onConnection(socket, remote);
+      acceptMaybeEncrypted(enc, enc, socket, (err, stream, encryption) => {
+        if (err !== undefined || stream === undefined || encryption === undefined) {
+          if (err !== undefined) enc.onRefused?.(err, remote);
+          return;
+        }
+        enc.onAccepted?.(encryption, remote);
+        onConnection(stream, remote);
+      });
     });
     server.maxConnections = options.maxConnections ?? MAX_INBOUND_CONNECTIONS;
     const onError = (err: Error): void => reject(new TcpError('tcp_listen', `cannot listen on ${options.host ?? '*'}:${options.port}: ${err.message}`, { cause: err }));
