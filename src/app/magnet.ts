@@ -61,6 +61,14 @@ export async function findMetadata(s: MetadataSearch): Promise<FoundMetadata> {
   for (const p of s.peers) onPeer(p);
   const source = s.dht ? new DhtPeerSource({ nodes: s.dht.nodes, clock: s.clock, log: s.log }, { infoHash: s.infoHash, relookupMs: METADATA_RELOOKUP_MS }) : undefined;
   source?.start(onPeer);
+  // The first lookup leaves before the saved state is loaded (startSwarmDht), from the bootstrap list
+  // alone; once saved contacts are known, look again from them rather than at the next re-lookup.
+  s.dht?.stateReady.then(
+    () => {
+      if (s.dht !== undefined && s.dht.savedContacts.length > 0) source?.lookSoon();
+    },
+    () => undefined,
+  );
   const stops = (s.extraSources ?? []).map((start) => start(onPeer));
   try {
     const { info, peers } = await fetcher.fetch(s.signal);

@@ -40,6 +40,8 @@ export class DhtPeerSource {
   readonly stats: DhtSourceStats = { lookups: 0, peersFound: 0, announces: 0, announcedTo: 0 };
   private running = false;
   private lookupInProgress = false;
+  /** A lookup was asked for while one ran: the next starts as soon as it ends. */
+  private again = false;
   private wantPeers = true;
   private timer: TimerHandle | undefined;
   private lastAnnounceAt = -Infinity;
@@ -69,6 +71,21 @@ export class DhtPeerSource {
     this.wantPeers = want;
   }
 
+  /**
+   * Runs a lookup now, or right after the current one if one is running (never two at once), instead of
+   * at the next scheduled time: for when the node learns of better places to start, such as saved
+   * contacts that arrive after the first lookup left from the bootstrap list alone.
+   */
+  lookSoon(): void {
+    if (!this.running) return;
+    if (this.lookupInProgress) {
+      this.again = true;
+      return;
+    }
+    if (this.timer) this.deps.clock.clearTimeout(this.timer);
+    this.cycle();
+  }
+
   stop(): void {
     this.running = false;
     this.abort.abort();
@@ -91,7 +108,12 @@ export class DhtPeerSource {
       .catch((err: unknown) => this.log.debug('dht lookup failed', { err: errorMessage(err) }))
       .finally(() => {
         this.lookupInProgress = false;
-        this.schedule();
+        if (this.again) {
+          this.again = false;
+          this.cycle();
+        } else {
+          this.schedule();
+        }
       });
   }
 

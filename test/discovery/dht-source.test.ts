@@ -31,4 +31,32 @@ describe('DhtPeerSource', () => {
     leecher.stop();
     sim.close();
   });
+
+  it('lookSoon runs the next lookup right after the current one, not at the next re-lookup', async () => {
+    const sim = new SimNetwork(32);
+    for (let i = 0; i < 40; i++) sim.addNode();
+    await sim.bootstrapAll();
+    const infoHash = sim.random.bytes(20);
+    const seeder = new DhtPeerSource({ nodes: [sim.nodes[5]!.node], clock: sim.clock }, { infoHash, announcePort: 6000 });
+    seeder.setWantPeers(false);
+    seeder.start(() => undefined);
+    await sim.clock.advanceAsync(3_000, 20);
+
+    // A leecher whose only bootstrap node is silent: its first lookup finds nothing.
+    const leecherNode = sim.addNode().node;
+    leecherNode.setBootstrap([{ host: '10.200.0.1', port: 6881 }]);
+    const found: string[] = [];
+    const leecher = new DhtPeerSource({ nodes: [leecherNode], clock: sim.clock }, { infoHash, relookupMs: 60_000 });
+    leecher.start((p) => found.push(`${p.host}:${p.port}`));
+    // Saved contacts arrive while that lookup still waits on the silent node.
+    leecherNode.addHints(sim.nodes.slice(0, 20).map((n) => ({ id: n.node.id, host: n.host, port: 6881 })));
+    leecher.lookSoon();
+    expect(leecher.stats.lookups).toBe(1); // never two at once
+    await sim.clock.advanceAsync(5_000, 50);
+    expect(leecher.stats.lookups).toBe(2);
+    expect(found).toContain(`${sim.nodes[5]!.host}:6000`);
+    seeder.stop();
+    leecher.stop();
+    sim.close();
+  });
 });
