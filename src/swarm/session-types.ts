@@ -42,6 +42,11 @@ export interface TorrentSessionOptions {
   banStrikes?: number;
   /** Download missing pieces (default true). A pure seeder of data it must not change passes false. */
   leech?: boolean;
+  /**
+   * Show pieces to leechers a few at a time (src/swarm/super-seed.ts) when we start as a seed. 'auto'
+   * (default): only under an upload limit, where the seeder's upload is what the swarm waits for.
+   */
+  superSeed?: boolean | 'auto';
   /** Passed to every PeerConnection (timeouts, pipeline depth). */
   peerOptions?: Partial<Omit<PeerConnectionOptions, 'role' | 'peerId' | 'infohash' | 'pieceCount'>>;
 }

@@ -29,6 +29,7 @@ import { PiecePicker } from './picker.js';
 import { PieceWriter } from './piece-writer.js';
 import { PieceReadCache } from './piece-read-cache.js';
 import { RateLimiter } from './rate-limiter.js';
+import { SuperSeeder } from './super-seed.js';
 
 export { MAX_PEERS } from './session-types.js';
 export type { SessionEvents, SessionInfo, SessionProgress, SessionStats, TorrentSessionDeps, TorrentSessionOptions } from './session-types.js';
@@ -63,6 +64,8 @@ export class TorrentSession extends EventEmitter<SessionEvents> {
   private readonly abort = new AbortController();
   private readonly schedule: (fn: () => void, ms: number) => TimerHandle;
   private chokerState: ChokerState = INITIAL_CHOKER_STATE;
+  /** Set when we started as a seed under an upload limit (see super-seed.ts and `superSeed`). */
+  private superSeeder: SuperSeeder | undefined;
   private chokeTimer: TimerHandle | undefined;
   private readonly dialer: Dialer;
   private nextKey = 1;
@@ -85,6 +88,7 @@ export class TorrentSession extends EventEmitter<SessionEvents> {
       chokeIntervalMs: options.chokeIntervalMs ?? CHOKE_INTERVAL_MS,
       banStrikes: options.banStrikes ?? BAN_STRIKES,
       leech: options.leech ?? true,
+      superSeed: options.superSeed ?? 'auto',
       listenPort: options.listenPort,
       peerOptions: options.peerOptions,
     };
@@ -125,6 +129,13 @@ export class TorrentSession extends EventEmitter<SessionEvents> {
     this.started = true;
     const verified = await this.deps.storage.checkExisting({ signal: this.abort.signal });
     for (const index of verified) this.markVerified(index);
+    const { superSeed } = this.opts;
+    if (this.picker.isComplete() && (superSeed === true || (superSeed === 'auto' && this.opts.uploadLimit > 0))) {
+      this.superSeeder = new SuperSeeder(
+        { random: this.deps.random, availability: this.availability },
+        { pieceCount: this.info.pieceCount, pieceSize: (i) => this.picker.pieceSize(i) },
+      );
+    }
     this.chokeTimer = this.schedule(() => this.chokeTick(), this.opts.chokeIntervalMs);
     this.dialer.pump();
     if (this.picker.isComplete()) this.emit('complete');
@@ -223,6 +234,7 @@ export class TorrentSession extends EventEmitter<SessionEvents> {
     conn.on('bitfield', (bf) => {
       this.availability.setPieces(key, Bitfield.fromBytes(bf.toBytes(), this.info.pieceCount));
       this.updateInterest(peer);
+      this.announce(peer, this.superSeeder?.peerPiecesChanged(key));
     });
     conn.on('have', (index) => {
       if (this.availability.have(key, index) && !this.picker.verified.has(index) && this.opts.leech) {
@@ -230,6 +242,7 @@ export class TorrentSession extends EventEmitter<SessionEvents> {
         this.fill(peer);
       }
       this.closeIfBothSeeds(peer);
+      this.announce(peer, this.superSeeder?.peerPiecesChanged(key));
     });
     conn.on('port', (dhtPort) => this.emit('dht-node', host, dhtPort));
     // BEP 9: we have the info dictionary, so magnet-link peers can fetch it from us.
@@ -243,7 +256,7 @@ export class TorrentSession extends EventEmitter<SessionEvents> {
     conn.on('piece', (b) => this.onBlock(peer, b.index, b.begin, b.block));
     conn.on('interested', () => {
       // A free upload slot is used at once instead of at the next choke round (up to 10 s later).
-      if (this.unchokedCount() < REGULAR_SLOTS + 1) conn.unchoke();
+      if (this.superSeeder !== undefined || this.unchokedCount() < REGULAR_SLOTS + 1) conn.unchoke();
     });
     conn.on('violation', (code) => {
       this.counters.violations++;
@@ -269,8 +282,9 @@ export class TorrentSession extends EventEmitter<SessionEvents> {
     peer.connectedAt = this.deps.clock.now();
     if (peer.endpoint !== undefined) this.queue.succeeded(peer.endpoint);
     this.availability.addPeer(peer.key);
-    // BEP 3: the bitfield may be omitted when we have nothing.
-    if (this.picker.verified.count() > 0) peer.conn.bitfield(this.picker.verified.toBytes());
+    // BEP 3: the bitfield may be omitted when we have nothing. A super-seeder shows pieces one by one instead.
+    if (this.superSeeder !== undefined) this.announce(peer, this.superSeeder.addPeer(peer.key));
+    else if (this.picker.verified.count() > 0) peer.conn.bitfield(this.picker.verified.toBytes());
     this.emit('peer', peer.identity);
   }
 
@@ -279,12 +293,18 @@ export class TorrentSession extends EventEmitter<SessionEvents> {
     this.counters.uploaded += peer.conn.stats().bytesUploaded;
     this.picker.releasePeer(peer.key);
     this.availability.removePeer(peer.key);
+    this.superSeeder?.removePeer(peer.key);
     if (peer.endpoint !== undefined) {
       const retry = !this.closed && !violation && !this.picker.isComplete() && code !== 'duplicate_peer' && code !== 'banned' && code !== 'self_connection';
       this.queue.release(peer.endpoint, this.deps.clock.now(), retry);
     }
     this.dialer.pump();
     for (const p of this.peers.values()) this.fill(p);
+  }
+
+  /** Sends `have` for pieces the super-seeder shows this peer. */
+  private announce(peer: PeerState, pieces: number[] | undefined): void {
+    for (const i of pieces ?? []) peer.conn.have(i);
   }
 
   private closeIfBothSeeds(peer: PeerState): void {
@@ -330,7 +350,9 @@ export class TorrentSession extends EventEmitter<SessionEvents> {
       this.deps.clock.now(),
       this.deps.random,
       this.chokerState,
-      { seeding: this.picker.isComplete() },
+      // A super-seeder under its upload limit serves every interested peer: the limit, not a slot count,
+      // caps its rate, and each peer gets its own pieces to trade.
+      { seeding: this.picker.isComplete(), slots: this.superSeeder !== undefined ? ready.length : REGULAR_SLOTS },
     );
     this.chokerState = round.state;
     for (const p of ready) {
@@ -438,6 +460,7 @@ export class TorrentSession extends EventEmitter<SessionEvents> {
   private serveBlock(peer: PeerState, ref: BlockRef): Uint8Array | undefined | Promise<Uint8Array | undefined> {
     if (!this.upLimiter.tryTake(ref.length)) return this.serveBlockLater(peer, ref);
     if (!this.stillServable(peer, ref)) return undefined;
+    this.servedToSuperSeeder(peer, ref);
     return this.readCache.blockNow(ref.index, ref.begin, ref.length) ?? this.readCache.readBlock(ref.index, ref.begin, ref.length);
   }
 
@@ -448,7 +471,17 @@ export class TorrentSession extends EventEmitter<SessionEvents> {
       return undefined;
     }
     if (!this.stillServable(peer, ref)) return undefined;
+    this.servedToSuperSeeder(peer, ref);
     return this.readCache.readBlock(ref.index, ref.begin, ref.length);
+  }
+
+  /**
+   * A block is about to go out: the super-seeder may show the peer its next piece. The `have` is sent after
+   * the current hook returns (a microtask), not in the middle of the connection's batch of blocks.
+   */
+  private servedToSuperSeeder(peer: PeerState, ref: BlockRef): void {
+    const next = this.superSeeder?.served(peer.key, ref.index, ref.length);
+    if (next !== undefined && next.length > 0) queueMicrotask(() => this.announce(peer, next));
   }
 
   /** Choked or gone while waiting for tokens: the bytes are not sent, so the budget goes back to other peers. */

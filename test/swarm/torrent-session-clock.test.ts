@@ -49,7 +49,8 @@ describe('TorrentSession on a fake clock', () => {
     const clock = new FakeClock();
     const { make } = world(info, clock);
     // 32 KiB/s: slow enough that nobody finishes during the test.
-    const seeder = make(1, 1, data, { uploadLimit: 32 * 1024 });
+    // The slot-based choker is what this test is about; super-seeding (which serves everyone) has its own test.
+    const seeder = make(1, 1, data, { uploadLimit: 32 * 1024, superSeed: false });
     await seeder.start();
     const leechers: TorrentSession[] = [];
     for (let i = 0; i < 7; i++) {
@@ -73,6 +74,45 @@ describe('TorrentSession on a fake clock', () => {
     for (const l of leechers) await l.close();
     await seeder.close();
   }, 60_000);
+
+  // Leechers connected only to the seeder: a piece two of them hold was uploaded twice by the seeder.
+  for (const superSeed of [true, false]) {
+    it(`a seeder under an upload limit with superSeed ${String(superSeed)}: ${superSeed ? 'no' : 'some'} piece sent twice while others were never sent`, async () => {
+      const data = new SeededRandom(3).bytes(256 * 16384);
+      const info = createTorrentFromMemory({}, { name: 's.bin', data }, { pieceLength: 16384, creationDate: null }).metainfo;
+      const clock = new FakeClock();
+      const { make } = world(info, clock);
+      const seeder = make(1, 1, data, { uploadLimit: 64 * 1024, superSeed });
+      await seeder.start();
+      const holders = new Array<number>(info.pieceCount).fill(0);
+      const leechers: TorrentSession[] = [];
+      for (let i = 0; i < 6; i++) {
+        const l = make(100 + i, 20 + i, undefined);
+        l.on('piece', (index) => {
+          holders[index] = (holders[index] ?? 0) + 1;
+        });
+        await l.start();
+        l.addPeer({ host: '127.0.0.1', port: 1 });
+        leechers.push(l);
+      }
+      // 30 s at 64 KiB/s is about 120 of the 256 pieces: every piece could still have gone out once.
+      await run(clock, 30_000);
+      const held = holders.filter((n) => n > 0).length;
+      const twice = holders.filter((n) => n > 1).length;
+      expect(held).toBeGreaterThan(80);
+      expect(held).toBeLessThan(info.pieceCount);
+      if (superSeed) {
+        expect(twice).toBe(0);
+        // Every leecher is served, not only the slot holders.
+        for (const l of leechers) expect(l.progress().have).toBeGreaterThan(5);
+        expect(seeder.stats().unchoked).toBe(6);
+      } else {
+        expect(twice).toBeGreaterThan(0);
+      }
+      for (const l of leechers) await l.close();
+      await seeder.close();
+    }, 60_000);
+  }
 
   it('a download limit paces the leecher on virtual time', async () => {
     const data = new SeededRandom(2).bytes(40 * 16384);
