@@ -11,6 +11,8 @@
  *           ENC_A(VC, crypto_provide, len(PadC), PadC, len(IA)), ENC_A(IA)
  *   4 B->A  ENC_B(VC, crypto_select, len(PadD), PadD), then the payload (ENC_B continued if RC4)
  * B finds step 3 by searching for HASH('req1',S); A finds step 4 by searching for ENC_B(VC). See docs/wire.md.
+ * Both roles live here, past 400 lines, because they are two halves of one exchange sharing its constants,
+ * key derivation and checks; read side by side, each step's bytes are written and parsed in one place.
  */
 import { createDiffieHellman, createHash, type DiffieHellman } from 'node:crypto';
 import type { Random } from '../util/random.js';
