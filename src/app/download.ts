@@ -131,10 +131,19 @@ export class EarlyListener {
   private run: SwarmRun | undefined;
   private constructor(readonly listener: TcpListener) {}
 
-  static async open(params: Pick<SwarmParams, 'bind' | 'port'>): Promise<EarlyListener> {
+  static async open(params: Pick<SwarmParams, 'bind' | 'port' | 'log'>): Promise<EarlyListener> {
     let early: EarlyListener | undefined;
     try {
-      const listener = await listenTcp({ host: params.bind, port: params.port }, (stream, remote) => {
+      const encryption = {
+        clock: new SystemClock(),
+        random: new SystemRandom(),
+        // MSE/PE openings (libtorrent's and Transmission's default first try) are answered for our torrent
+        // once a run is attached; before that (metadata phase) they are refused like any connection.
+        infohashes: () => (early?.run === undefined ? [] : [early.run.info.infoHash]),
+        onRefused: (err: Error, remote: { host: string; port: number }) =>
+          params.log.debug('encrypted connection refused', { error: err.message, peer: `${remote.host}:${remote.port}` }),
+      };
+      const listener = await listenTcp({ host: params.bind, port: params.port, encryption }, (stream, remote) => {
         if (early?.run === undefined) stream.destroy();
         else early.run.session.acceptInbound(stream, remote);
       });
