@@ -16,6 +16,7 @@
  */
 import { createDiffieHellman, createHash, type DiffieHellman } from 'node:crypto';
 import type { Random } from '../util/random.js';
+import { bytesEqual, concatBytes } from '../util/bytes.js';
 import { DecodeError } from '../util/errors.js';
 import { Rc4 } from './rc4.js';
 
@@ -225,7 +226,7 @@ export class MseResponder {
         break;
       }
     }
-    return { send: concatAll(sends), result };
+    return { send: concatBytes(sends), result };
   }
 
   private advance(sends: Uint8Array[]): 'wait' | 'next' | MseResult {
@@ -255,7 +256,7 @@ export class MseResponder {
         const obfuscated = this.in.take(20);
         const req3 = sha1(ascii('req3'), this.secret);
         const req2 = obfuscated.map((b, i) => b ^ (req3[i] as number));
-        const match = this.options.infohashes().find((ih) => equal(sha1(ascii('req2'), ih), req2));
+        const match = this.options.infohashes().find((ih) => bytesEqual(sha1(ascii('req2'), ih), req2));
         if (match === undefined) throw new DecodeError('mse_unknown_infohash', 'the peer asked for a torrent we do not serve');
         this.infohash = match.slice();
         this.decrypt = rc4Stream('keyA', this.secret, this.infohash);
@@ -298,7 +299,7 @@ export class MseResponder {
         return {
           crypto: rc4 ? 'rc4' : 'plaintext',
           infohash: this.infohash,
-          payload: concatAll([ia, rest]),
+          payload: concatBytes([ia, rest]),
           cipher: rc4 ? { decrypt: this.decryptor(), encrypt } : undefined,
         };
       }
@@ -348,7 +349,7 @@ export class MseInitiator {
 
   /** Step 1: Ya and PadA. */
   start(): Uint8Array {
-    return concatAll([this.dh.publicKey(this.privateKey), this.deps.random.bytes(padLength(this.deps.random, this.options))]);
+    return concatBytes([this.dh.publicKey(this.privateKey), this.deps.random.bytes(padLength(this.deps.random, this.options))]);
   }
 
   /** Consumes `chunk`; returns what to send and, at the end, the result. Throws DecodeError. */
@@ -358,8 +359,8 @@ export class MseInitiator {
     const sends: Uint8Array[] = [];
     for (;;) {
       const step = this.advance(sends);
-      if (step === 'wait') return { send: concatAll(sends), result: undefined };
-      if (step !== 'next') return { send: concatAll(sends), result: step };
+      if (step === 'wait') return { send: concatBytes(sends), result: undefined };
+      if (step !== 'next') return { send: concatBytes(sends), result: step };
     }
   }
 
@@ -475,21 +476,6 @@ function sha1(...parts: Uint8Array[]): Uint8Array {
 
 function ascii(s: string): Uint8Array {
   return Uint8Array.from(s, (c) => c.charCodeAt(0));
-}
-
-function equal(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i]);
-}
-
-function concatAll(parts: Uint8Array[]): Uint8Array {
-  const n = parts.reduce((sum, p) => sum + p.length, 0);
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 function readU32(b: Uint8Array, at: number): number {
