@@ -72,6 +72,11 @@ interface PieceState {
   /** Who each block is currently requested from. */
   readonly requesters: (Set<PeerKey> | undefined)[];
   received: number;
+  /**
+   * Every block before this one is received or requested, so the search for free blocks starts here. Moved
+   * back when a request is released (`freed`); a pick would otherwise rescan a piece's taken blocks.
+   */
+  firstFree: number;
 }
 
 export class PiecePicker {
@@ -86,8 +91,12 @@ export class PiecePicker {
   private readonly have: Bitfield;
   /** Started, unverified pieces, in the order they were started (Map keeps insertion order). */
   private readonly partial = new Map<number, PieceState>();
-  /** Outstanding requests per peer, as "index:block" keys for O(1) release. */
-  private readonly byPeer = new Map<PeerKey, Set<string>>();
+  /** Outstanding requests per peer, as numeric keys (index * blocksPerPiece + block) for O(1) release. */
+  private readonly byPeer = new Map<PeerKey, Set<number>>();
+  /** 1 for each piece in `partial`: the scan for new pieces reads this instead of the map. */
+  private readonly started: Uint8Array;
+  /** Blocks in a full piece: the stride of the request keys above. */
+  private readonly blocksPerPiece: number;
 
   constructor(deps: PickerDeps, options: PickerOptions) {
     const { pieceCount, pieceLength, totalLength } = options;
@@ -105,6 +114,8 @@ export class PiecePicker {
     this.random = deps.random;
     this.availability = deps.availability;
     this.have = new Bitfield(pieceCount);
+    this.blocksPerPiece = Math.ceil(pieceLength / this.blockSize);
+    this.started = new Uint8Array(pieceCount);
   }
 
   /** Byte length of piece `index` (the last one may be shorter). */
@@ -146,13 +157,8 @@ export class PiecePicker {
       if (peerPieces.has(index)) this.takeFree(peer, index, state, count, out);
     }
     if (out.length >= count) return out;
-    // 2./3. New pieces.
-    const fresh: number[] = [];
-    for (let i = 0; i < this.pieceCount; i++) {
-      if (!this.have.has(i) && !this.partial.has(i) && peerPieces.has(i)) fresh.push(i);
-    }
-    // Lazily ordered: a pick usually needs a handful of new pieces, not an ordering of all of them.
-    const ordered = this.have.count() < this.randomFirst ? randomOrder(this.random, fresh) : this.rarestFirst(fresh);
+    // 2./3. New pieces, lazily ordered: a pick usually needs a handful of them, not an ordering of all.
+    const ordered = this.have.count() < this.randomFirst ? randomOrder(this.random, this.fresh(peerPieces)) : this.rarestFirst(peerPieces);
     for (const index of ordered) {
       if (out.length >= count) return out;
       const state = this.start(index);
@@ -209,7 +215,7 @@ export class PiecePicker {
     const cancel: PeerKey[] = [];
     if (requesters !== undefined) {
       for (const p of requesters) {
-        this.byPeer.get(p)?.delete(key(index, block));
+        this.byPeer.get(p)?.delete(this.key(index, block));
         if (p !== peer) cancel.push(p);
       }
       state.requesters[block] = undefined;
@@ -224,8 +230,8 @@ export class PiecePicker {
   release(peer: PeerKey, req: BlockRequest): void {
     const block = req.begin / this.blockSize;
     const state = this.partial.get(req.index);
-    this.byPeer.get(peer)?.delete(key(req.index, block));
-    state?.requesters[block]?.delete(peer);
+    this.byPeer.get(peer)?.delete(this.key(req.index, block));
+    if (state !== undefined && state.requesters[block]?.delete(peer) === true) this.freed(state, block);
   }
 
   /** Frees every request outstanding to `peer` (it left or choked us). Returns what was freed. */
@@ -235,8 +241,10 @@ export class PiecePicker {
     const freed: BlockRequest[] = [];
     if (keys === undefined) return freed;
     for (const k of keys) {
-      const [index, block] = k.split(':').map(Number) as [number, number];
-      this.partial.get(index)?.requesters[block]?.delete(peer);
+      const index = Math.floor(k / this.blocksPerPiece);
+      const block = k - index * this.blocksPerPiece;
+      const state = this.partial.get(index);
+      if (state !== undefined && state.requesters[block]?.delete(peer) === true) this.freed(state, block);
       freed.push(this.blockRequest(index, block));
     }
     return freed;
@@ -282,8 +290,9 @@ export class PiecePicker {
 
   private start(index: number): PieceState {
     const blocks = this.blockCount(index);
-    const state: PieceState = { blocks, sources: new Array(blocks).fill(undefined), requesters: new Array(blocks).fill(undefined), received: 0 };
+    const state: PieceState = { blocks, sources: new Array(blocks).fill(undefined), requesters: new Array(blocks).fill(undefined), received: 0, firstFree: 0 };
     this.partial.set(index, state);
+    this.started[index] = 1;
     return state;
   }
 
@@ -293,22 +302,35 @@ export class PiecePicker {
     if (state !== undefined) {
       state.requesters.forEach((set, b) => {
         for (const p of set ?? []) {
-          this.byPeer.get(p)?.delete(key(index, b));
+          this.byPeer.get(p)?.delete(this.key(index, b));
           cancel.add(p);
         }
       });
       this.partial.delete(index);
+      this.started[index] = 0;
     }
     return [...cancel];
   }
 
-  /** Takes blocks of `state` that nobody has requested and nobody delivered. */
+  /** Takes blocks of `state` that nobody has requested and nobody delivered, in block order. */
   private takeFree(peer: PeerKey, index: number, state: PieceState, count: number, out: BlockRequest[]): void {
-    for (let b = 0; b < state.blocks && out.length < count; b++) {
-      if (state.sources[b] !== undefined || (state.requesters[b]?.size ?? 0) > 0) continue;
+    let b = state.firstFree;
+    while (b < state.blocks && isTaken(state, b)) b++;
+    state.firstFree = b;
+    for (; b < state.blocks && out.length < count; b++) {
+      if (isTaken(state, b)) continue;
       this.markRequested(peer, index, state, b);
       out.push(this.blockRequest(index, b));
     }
+  }
+
+  /** A request for `block` was dropped; if nobody else has it requested and it is not received, it is free. */
+  private freed(state: PieceState, block: number): void {
+    if (block < state.firstFree && !isTaken(state, block)) state.firstFree = block;
+  }
+
+  private key(index: number, block: number): number {
+    return index * this.blocksPerPiece + block;
   }
 
   private markRequested(peer: PeerKey, index: number, state: PieceState, block: number): void {
@@ -317,20 +339,46 @@ export class PiecePicker {
     set.add(peer);
     let mine = this.byPeer.get(peer);
     if (mine === undefined) this.byPeer.set(peer, (mine = new Set()));
-    mine.add(key(index, block));
+    mine.add(this.key(index, block));
   }
 
-  /** Buckets by availability, ascending; each bucket shuffled so equal rarity is a fair coin. */
-  /** Rarest first, ties in random order; yields lazily, shuffling only as far as it is read. */
-  private *rarestFirst(pieces: number[]): Generator<number> {
-    const buckets = new Map<number, number[]>();
-    for (const i of pieces) {
-      const c = this.availability.count(i);
-      let bucket = buckets.get(c);
-      if (bucket === undefined) buckets.set(c, (bucket = []));
-      bucket.push(i);
+  /** Pieces not verified, not started, and held by the peer, in index order. */
+  private fresh(peerPieces: Bitfield): number[] {
+    const out: number[] = [];
+    for (let i = 0; i < this.pieceCount; i++) if (this.isFresh(i, peerPieces)) out.push(i);
+    return out;
+  }
+
+  private isFresh(i: number, peerPieces: Bitfield): boolean {
+    return this.started[i] === 0 && peerPieces.has(i) && !this.have.has(i);
+  }
+
+  /**
+   * Rarest first among fresh pieces, ties in random order; yields lazily. Each bucket of equal availability
+   * (in index order) is collected by one pass over the pieces, rarest first, and shuffled only as far as it
+   * is read: a pick usually needs a few pieces of the rarest bucket, not an ordering of every piece. Pieces
+   * started while the generator runs come from buckets already passed, so later passes see the same
+   * candidates as a list made before the first yield would hold.
+   */
+  private *rarestFirst(peerPieces: Bitfield): Generator<number> {
+    let floor = -1;
+    for (;;) {
+      let min = Infinity;
+      let bucket: number[] = [];
+      for (let i = 0; i < this.pieceCount; i++) {
+        if (!this.isFresh(i, peerPieces)) continue;
+        const c = this.availability.count(i);
+        if (c <= floor || c > min) continue;
+        if (c < min) {
+          min = c;
+          bucket = [];
+        }
+        bucket.push(i);
+      }
+      if (min === Infinity) return;
+      yield* randomOrder(this.random, bucket);
+      floor = min;
     }
-    for (const c of [...buckets.keys()].sort((a, b) => a - b)) yield* randomOrder(this.random, buckets.get(c) as number[]);
   }
 }
 
@@ -345,6 +393,7 @@ function* randomOrder(random: Random, items: number[]): Generator<number> {
   }
 }
 
-function key(index: number, block: number): string {
-  return `${index}:${block}`;
+/** Received, or requested from at least one peer. */
+function isTaken(state: PieceState, block: number): boolean {
+  return state.sources[block] !== undefined || (state.requesters[block]?.size ?? 0) > 0;
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { Availability } from '../../src/swarm/availability.js';
 import { Bitfield } from '../../src/swarm/bitfield.js';
@@ -253,5 +254,76 @@ describe('PiecePicker properties', () => {
       }),
       { seed: 99, numRuns: 200 },
     );
+  });
+});
+
+describe('PiecePicker behaviour trace', () => {
+  /**
+   * A fixed, seeded mix of picks, arrivals, releases, departures, verifications and hash failures, folded
+   * into one digest. It pins the picker's exact choices (and its use of the Random), so a change meant only
+   * to make picking cheaper cannot change what is picked. The digest was recorded before such changes.
+   */
+  function trace(pieceCount: number, blocksPerPiece: number, steps: number, seed: number): { digest: string; picks: number; endgameSteps: number; complete: boolean } {
+    const pieceLength = blocksPerPiece * BLOCK_SIZE;
+    const total = pieceCount * pieceLength - 5000;
+    const { availability, picker } = setup(pieceCount, pieceLength, total, seed, 4);
+    const driver = new SeededRandom(seed + 1000);
+    const peers = ['a', 'b', 'c', 'd', 'e'];
+    const fields = new Map<string, Bitfield>();
+    const join = (p: string): void => {
+      const f = new Bitfield(pieceCount);
+      for (let i = 0; i < pieceCount; i++) if (driver.int(3) > 0) f.set(i);
+      fields.set(p, f);
+      availability.addPeer(p, f);
+    };
+    peers.forEach(join);
+    const outstanding = new Map<string, BlockRequest[]>(peers.map((p) => [p, []]));
+    const hash = createHash('sha1');
+    let picks = 0;
+    let endgameSteps = 0;
+    for (let step = 0; step < steps && !picker.isComplete(); step++) {
+      const p = peers[driver.int(peers.length)] as string;
+      const mine = outstanding.get(p) as BlockRequest[];
+      const action = driver.int(20);
+      if (action < 8) {
+        const got = picker.pick(p, fields.get(p) as Bitfield, 1 + driver.int(6));
+        picks += got.length;
+        mine.push(...got);
+        hash.update(`p${p}${got.map((r) => `${r.index}/${r.begin}/${r.length}`).join(',')};`);
+      } else if (action < 17 && mine.length > 0) {
+        const r = mine.splice(driver.int(mine.length), 1)[0] as BlockRequest;
+        const out = picker.blockReceived(p, r.index, r.begin, r.length);
+        hash.update(`r${p}${r.index}/${r.begin}${out.status}${out.pieceComplete}${out.cancel.join('')};`);
+        for (const c of out.cancel) {
+          const theirs = outstanding.get(c) as BlockRequest[];
+          const at = theirs.findIndex((x) => x.index === r.index && x.begin === r.begin);
+          if (at >= 0) theirs.splice(at, 1);
+        }
+        if (out.pieceComplete) {
+          if (driver.int(10) === 0) hash.update(`f${picker.pieceFailed(r.index).join('')};`);
+          else hash.update(`v${picker.pieceVerified(r.index).join('')};`);
+          for (const [, list] of outstanding) for (let i = list.length - 1; i >= 0; i--) if ((list[i] as BlockRequest).index === r.index) list.splice(i, 1);
+        }
+      } else if (action === 17 && mine.length > 0) {
+        const r = mine.splice(driver.int(mine.length), 1)[0] as BlockRequest;
+        picker.release(p, r);
+      } else if (action === 18) {
+        hash.update(`x${p}${picker.releasePeer(p).length};`);
+        mine.length = 0;
+      } else {
+        const i = driver.int(pieceCount);
+        if (availability.have(p, i)) (fields.get(p) as Bitfield).set(i);
+      }
+      const endgame = picker.inEndgame();
+      if (endgame) endgameSteps++;
+      hash.update(`e${endgame}`);
+    }
+    return { digest: hash.digest('hex'), picks, endgameSteps, complete: picker.isComplete() };
+  }
+
+  it('makes the same choices as recorded', () => {
+    // Both runs reach the endgame and complete, so every step of the picker is covered.
+    expect(trace(60, 4, 3000, 7)).toEqual({ digest: 'e5be9b80d57b8dea635d42d27391e841865dc9d8', picks: 958, endgameSteps: 265, complete: true });
+    expect(trace(25, 16, 3000, 8)).toEqual({ digest: 'fdf0003b8542b05a220d49ee5bc76a180353767a', picks: 1729, endgameSteps: 267, complete: true });
   });
 });
