@@ -17,10 +17,13 @@ import type { PeerKey } from './availability.js';
 import type { Bitfield } from './bitfield.js';
 
 /**
- * Pieces shown to one peer at a time. Enough to keep that peer's request pipeline to us busy for a while
- * (4 pieces of 64 KiB-1 MiB), few enough that pieces reserved for one peer are not withheld from the rest.
+ * Pieces shown to one peer at a time: enough to keep that peer's request pipeline to us busy, few enough
+ * that pieces reserved for one peer are not withheld from the rest. Measured with swarm-efficiency (16 MiB,
+ * 64 KiB pieces, 16 equal leechers): windows of 2, 4 and 8 gave 1.01-1.14, 1.07-1.10 and 0.99-1.05 x T_min;
+ * with 8 leechers 4 and 8 were alike (0.96-1.03); with 16 mixed leechers both were noisy (4: 1.04-1.26,
+ * 8: 1.17-1.30).
  */
-export const SUPER_SEED_WINDOW = 4;
+export const SUPER_SEED_WINDOW = 8;
 
 export interface SuperSeederDeps {
   random: Random;

@@ -4,10 +4,12 @@ import { SuperSeeder, SUPER_SEED_WINDOW } from '../../src/swarm/super-seed.js';
 import { SeededRandom } from '../../src/util/random.js';
 
 const PIECE = 1000;
+const WINDOW = 4;
 
 function setup(pieceCount: number, seed = 1) {
   const availability = new Availability(pieceCount);
-  const ss = new SuperSeeder({ random: new SeededRandom(seed), availability }, { pieceCount, pieceSize: () => PIECE });
+  // A window of 4 keeps these small cases readable; the default is exercised by the session tests.
+  const ss = new SuperSeeder({ random: new SeededRandom(seed), availability }, { pieceCount, pieceSize: () => PIECE, window: WINDOW });
   const join = (key: string): number[] => {
     availability.addPeer(key);
     return ss.addPeer(key);
@@ -19,7 +21,7 @@ describe('SuperSeeder', () => {
   it('shows each new peer its own window of distinct pieces while fresh pieces last', () => {
     const { join } = setup(40);
     const shown = [join('a'), join('b'), join('c')];
-    for (const w of shown) expect(w).toHaveLength(SUPER_SEED_WINDOW);
+    for (const w of shown) expect(w).toHaveLength(WINDOW);
     const all = shown.flat();
     expect(new Set(all).size).toBe(all.length);
   });
@@ -82,6 +84,13 @@ describe('SuperSeeder', () => {
     const bSet = new Set(ss.shown('b'));
     expect(forC).toHaveLength(4);
     expect(forC.every((p) => !bSet.has(p))).toBe(true);
+  });
+
+  it('shows SUPER_SEED_WINDOW pieces by default', () => {
+    const availability = new Availability(100);
+    availability.addPeer('a');
+    const ss = new SuperSeeder({ random: new SeededRandom(1), availability }, { pieceCount: 100, pieceSize: () => PIECE });
+    expect(ss.addPeer('a')).toHaveLength(SUPER_SEED_WINDOW);
   });
 
   it('never shows a peer a piece it has, and stops when the peer lacks nothing', () => {
