@@ -11,7 +11,7 @@
  * choker, limiters); what stays here is the wiring of one connection's events to them, which reads best in
  * one place, hence a file somewhat past 400 lines.
  */
-import { EventEmitter } from 'node:events';
+import { EventEmitter, setMaxListeners } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { PeerConnection } from '../peer/peer-connection.js';
 import type { BlockRef } from '../wire/messages.js';
@@ -92,6 +92,9 @@ export class TorrentSession extends EventEmitter<SessionEvents> {
       listenPort: options.listenPort,
       peerOptions: options.peerOptions,
     };
+    // Each peer may have one upload and one download wait for tokens on this signal (plus the start-up
+    // check), so well over Node's default 10 listeners is normal, not a leak.
+    setMaxListeners(2 * this.opts.maxPeers + 2, this.abort.signal);
     // Bound reference: keeps the clock's `this` (and is not mistaken for the ambient timer by the lint).
     this.schedule = deps.clock.setTimeout.bind(deps.clock);
     const { pieceCount, pieceLength, totalLength } = this.info;
