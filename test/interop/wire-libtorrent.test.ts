@@ -5,7 +5,7 @@
  *
  * - our `download <file.torrent> --peer` from a libtorrent seeder (libtorrent made the .torrent);
  * - a libtorrent leecher from our `seed` (we made the .torrent with `create`), once with libtorrent's
- *   default encryption policy (it opens with MSE, we close that, it retries in plaintext: docs/wire.md)
+ *   default encryption policy (it opens with MSE; our listener answers and selects plaintext: docs/wire.md)
  *   and once with encryption disabled.
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
