@@ -423,8 +423,8 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
     try {
       checkHandshakePrefix(head);
     } catch (err) {
-      // Most often an encrypted (MSE/PE) handshake, which we do not speak: libtorrent and others try it
-      // first and fall back to plaintext, so this closes without counting as a violation.
+      // Most often an encrypted (MSE/PE) opening that no MSE responder took first (a listener without the
+      // `encryption` option): libtorrent and others fall back to plaintext, so this is not a violation.
       this.close('wire_bad_protocol', `not a plaintext BitTorrent handshake: ${errorMessage(err)}`);
       return false;
     }
