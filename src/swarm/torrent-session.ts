@@ -21,7 +21,7 @@ import { bytesEqual, compareBytes, toHex } from '../util/bytes.js';
 import { Availability } from './availability.js';
 import { BAN_STRIKES, BanList, type PeerIdentity } from './ban-list.js';
 import { Bitfield } from './bitfield.js';
-import { chokeRound, CHOKE_INTERVAL_MS, INITIAL_CHOKER_STATE, REGULAR_SLOTS, type ChokerState } from './choker.js';
+import { chokeRound, CHOKE_INTERVAL_MS, INITIAL_CHOKER_STATE, LIMITED_UPLOAD_SLOTS, REGULAR_SLOTS, type ChokerState } from './choker.js';
 import { Dialer, DIAL_SPACING_MS, MAX_CONNECTING } from './dialer.js';
 import { PeerQueue, type PeerEndpoint } from './peer-queue.js';
 import { MAX_PEERS, type SessionEvents, type SessionInfo, type SessionProgress, type SessionStats, type TorrentSessionDeps, type TorrentSessionOptions } from './session-types.js';
@@ -259,7 +259,7 @@ export class TorrentSession extends EventEmitter<SessionEvents> {
     conn.on('piece', (b) => this.onBlock(peer, b.index, b.begin, b.block));
     conn.on('interested', () => {
       // A free upload slot is used at once instead of at the next choke round (up to 10 s later).
-      if (this.superSeeder !== undefined || this.unchokedCount() < REGULAR_SLOTS + 1) conn.unchoke();
+      if (this.superSeeder !== undefined || this.unchokedCount() < this.regularSlots(0) + 1) conn.unchoke();
     });
     conn.on('violation', (code) => {
       this.counters.violations++;
@@ -341,6 +341,15 @@ export class TorrentSession extends EventEmitter<SessionEvents> {
     return n;
   }
 
+  /**
+   * Regular upload slots: every ready peer when super-seeding; LIMITED_UPLOAD_SLOTS for a leecher whose
+   * upload is limited (its capacity is the known bottleneck); otherwise BEP 3's four.
+   */
+  private regularSlots(readyCount: number): number {
+    if (this.superSeeder !== undefined) return readyCount;
+    return this.opts.uploadLimit > 0 && !this.picker.isComplete() ? LIMITED_UPLOAD_SLOTS : REGULAR_SLOTS;
+  }
+
   private chokeTick(): void {
     this.chokeTimer = undefined;
     if (this.closed) return;
@@ -355,7 +364,7 @@ export class TorrentSession extends EventEmitter<SessionEvents> {
       this.chokerState,
       // A super-seeder under its upload limit serves every interested peer: the limit, not a slot count,
       // caps its rate, and each peer gets its own pieces to trade.
-      { seeding: this.picker.isComplete(), slots: this.superSeeder !== undefined ? ready.length : REGULAR_SLOTS },
+      { seeding: this.picker.isComplete(), slots: this.regularSlots(ready.length) },
     );
     this.chokerState = round.state;
     for (const p of ready) {

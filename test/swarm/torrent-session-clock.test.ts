@@ -75,6 +75,35 @@ describe('TorrentSession on a fake clock', () => {
     await seeder.close();
   }, 60_000);
 
+  it('a leecher with an upload limit opens 8 regular slots, one without keeps 4', async () => {
+    const data = new SeededRandom(5).bytes(128 * 16384);
+    const info = createTorrentFromMemory({}, { name: 'l.bin', data }, { pieceLength: 16384, creationDate: null }).metainfo;
+    const clock = new FakeClock();
+    const { make } = world(info, clock);
+    // A fast seeder, so every leecher soon has pieces the others want; slow leecher uploads keep them trading.
+    const seeder = make(1, 1, data);
+    await seeder.start();
+    const leechers: TorrentSession[] = [];
+    for (let i = 0; i < 12; i++) {
+      const l = make(100 + i, 10 + i, undefined, { uploadLimit: i === 0 ? 0 : 4 * 1024, downloadLimit: 16 * 1024 });
+      await l.start();
+      l.addPeer({ host: '127.0.0.1', port: 1 });
+      for (const other of leechers) l.addPeer({ host: '127.0.0.1', port: 100 + leechers.indexOf(other) });
+      leechers.push(l);
+    }
+    const maxUnchoked = leechers.map(() => 0);
+    for (let t = 0; t < 40_000; t += 1000) {
+      await run(clock, 1000);
+      leechers.forEach((l, i) => (maxUnchoked[i] = Math.max(maxUnchoked[i] as number, l.stats().unchoked)));
+    }
+    expect(leechers.every((l) => !l.isComplete())).toBe(true);
+    expect(maxUnchoked[0]).toBeLessThanOrEqual(5); // no limit: 4 regular + 1 optimistic
+    expect(Math.max(...maxUnchoked.slice(1))).toBeGreaterThan(5);
+    expect(Math.max(...maxUnchoked.slice(1))).toBeLessThanOrEqual(9); // 8 regular + 1 optimistic
+    for (const l of leechers) await l.close();
+    await seeder.close();
+  }, 60_000);
+
   // Leechers connected only to the seeder: a piece two of them hold was uploaded twice by the seeder.
   for (const superSeed of [true, false]) {
     it(`a seeder under an upload limit with superSeed ${String(superSeed)}: ${superSeed ? 'no' : 'some'} piece sent twice while others were never sent`, async () => {
