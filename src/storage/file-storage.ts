@@ -148,7 +148,7 @@ export class FileStorage implements PieceStorage {
   }
 
   have(piece: number): boolean {
-    return Number.isInteger(piece) && piece >= 0 && piece < this.pieceCount && this.completion.has(piece);
+    return this.completion.has(piece);
   }
 
   completedCount(): number {

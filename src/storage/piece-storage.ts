@@ -80,7 +80,9 @@ export class Completion {
     this.bits = new Uint8Array(Math.ceil(pieceCount / 8));
   }
 
+  /** Whether `piece` is complete; false for anything that is not a piece index (callers pass peers' numbers). */
   has(piece: number): boolean {
+    if (!Number.isInteger(piece) || piece < 0 || piece >= this.pieceCount) return false;
     return ((this.bits[piece >> 3] as number) & (0x80 >> (piece & 7))) !== 0;
   }
 
