@@ -27,7 +27,7 @@ import { PeerQueue, type PeerEndpoint } from './peer-queue.js';
 import { MAX_PEERS, type SessionEvents, type SessionInfo, type SessionProgress, type SessionStats, type TorrentSessionDeps, type TorrentSessionOptions } from './session-types.js';
 import { PiecePicker } from './picker.js';
 import { PieceWriter } from './piece-writer.js';
-import { PieceReadCache } from './piece-read-cache.js';
+import { BlockSupplier } from './block-supplier.js';
 import { RateLimiter } from './rate-limiter.js';
 import { SuperSeeder } from './super-seed.js';
 
@@ -56,7 +56,7 @@ export class TorrentSession extends EventEmitter<SessionEvents> {
   private readonly bans: BanList;
   private readonly writer: PieceWriter;
   /** Pieces read whole for serving their blocks. */
-  private readonly readCache: PieceReadCache;
+  private readonly supplier: BlockSupplier;
   private readonly queue = new PeerQueue();
   private readonly upLimiter: RateLimiter;
   private readonly downLimiter: RateLimiter;
@@ -112,7 +112,9 @@ export class TorrentSession extends EventEmitter<SessionEvents> {
       },
       { maxConnecting: this.opts.maxConnecting, spacingMs: this.opts.dialSpacingMs },
     );
-    this.readCache = new PieceReadCache(deps.storage, (i) => this.picker.pieceSize(i));
+    this.supplier = new BlockSupplier({
+      storage: deps.storage, pieceSize: (i) => this.picker.pieceSize(i), limiter: this.upLimiter, signal: this.abort.signal,
+    });
     this.writer = new PieceWriter({ storage: deps.storage, pieceSize: (i) => this.picker.pieceSize(i) }, {
       verified: (index) => this.onVerified(index),
       failed: (index, senders) => this.onFailed(index, senders),
@@ -216,7 +218,8 @@ export class TorrentSession extends EventEmitter<SessionEvents> {
         hooks: {
           acceptInfohash: (h) => bytesEqual(h, this.info.infoHash),
           validateRequest: (ref) => storage.have(ref.index) && ref.begin + ref.length <= this.picker.pieceSize(ref.index),
-          readBlock: (ref) => this.serveBlock(peer, ref),
+          readBlock: (ref): Uint8Array | undefined | Promise<Uint8Array | undefined> =>
+            this.supplier.block(peer.conn, ref, () => this.servedToSuperSeeder(peer, ref)),
         },
       },
       {
@@ -466,40 +469,11 @@ export class TorrentSession extends EventEmitter<SessionEvents> {
   // ---- uploading ----
 
   /**
-   * A block for a peer, paced by the upload limiter. Given synchronously when the tokens are there and its
-   * piece is cached, so the connection can write a run of blocks at once.
-   */
-  private serveBlock(peer: PeerState, ref: BlockRef): Uint8Array | undefined | Promise<Uint8Array | undefined> {
-    if (!this.upLimiter.tryTake(ref.length)) return this.serveBlockLater(peer, ref);
-    if (!this.stillServable(peer, ref)) return undefined;
-    this.servedToSuperSeeder(peer, ref);
-    return this.readCache.blockNow(ref.index, ref.begin, ref.length) ?? this.readCache.readBlock(ref.index, ref.begin, ref.length);
-  }
-
-  private async serveBlockLater(peer: PeerState, ref: BlockRef): Promise<Uint8Array | undefined> {
-    try {
-      await this.upLimiter.take(ref.length, this.abort.signal);
-    } catch {
-      return undefined;
-    }
-    if (!this.stillServable(peer, ref)) return undefined;
-    this.servedToSuperSeeder(peer, ref);
-    return this.readCache.readBlock(ref.index, ref.begin, ref.length);
-  }
-
-  /**
    * A block is about to go out: the super-seeder may show the peer its next piece. The `have` is sent after
    * the current hook returns (a microtask), not in the middle of the connection's batch of blocks.
    */
   private servedToSuperSeeder(peer: PeerState, ref: BlockRef): void {
     const next = this.superSeeder?.served(peer.key, ref.index, ref.length);
     if (next !== undefined && next.length > 0) queueMicrotask(() => this.announce(peer, next));
-  }
-
-  /** Choked or gone while waiting for tokens: the bytes are not sent, so the budget goes back to other peers. */
-  private stillServable(peer: PeerState, ref: BlockRef): boolean {
-    if (!peer.conn.isClosed && !peer.conn.amChoking && this.deps.storage.have(ref.index)) return true;
-    this.upLimiter.refund(ref.length);
-    return false;
   }
 }
