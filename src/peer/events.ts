@@ -14,7 +14,10 @@ export interface CloseReason {
   readonly outstanding: readonly BlockRef[];
 }
 
-/** A block that answered one of our requests. `block` is a view of the receive buffer: copy to keep it. */
+/**
+ * A block that answered one of our requests. `block` is a view of the socket's read buffer, which is filled
+ * again once the event returns: copy it during the event to keep it.
+ */
 export interface ReceivedBlock {
   readonly index: number;
   readonly begin: number;

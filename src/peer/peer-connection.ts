@@ -23,7 +23,7 @@ import { DecodeError, errorMessage } from '../util/errors.js';
 import { bytesEqual, toHex } from '../util/bytes.js';
 import { checkHandshakePrefix, decodeHandshake, encodeHandshake, HANDSHAKE_LENGTH, type Handshake } from '../wire/handshake.js';
 import { Framer, maxFrameLength } from '../wire/framer.js';
-import { decodeMessage, encodeMessage, type BlockRef, type Message } from '../wire/messages.js';
+import { decodeMessage, encodeMessage, MSG_ID, type BlockRef, type Message } from '../wire/messages.js';
 import { decodeExtendedHandshake, encodeExtendedHandshake, EXTENDED_HANDSHAKE_ID, ExtensionRegistry, CLIENT_VERSION, type ExtendedHandshake } from '../wire/extension.js';
 import { decodeMetadataMessage, encodeMetadataRequest, serveMetadataPiece } from '../wire/metadata.js';
 import type { Bitfield } from './bitfield.js';
@@ -395,12 +395,20 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
     this.close(code, message, true);
   }
 
+  /**
+   * `chunk` is only borrowed (the socket may refill it once we return; see Framer): a `piece` block goes
+   * out as a view for the listener to copy, everything else that may be kept is copied here first.
+   */
   private onData(chunk: Uint8Array): void {
     if (this.closed) return;
-    this.framer.append(chunk);
     // A write of ours (or a listener's) can make an in-memory peer answer synchronously, re-entering here:
-    // the bytes are queued above and the outer call's loop reads them, so frames stay in order.
-    if (this.processing) return;
+    // the bytes are queued (copied, as the sender may reuse them when we return) and the outer call's loop
+    // reads them, so frames stay in order.
+    if (this.processing) {
+      this.framer.append(chunk.slice());
+      return;
+    }
+    this.framer.append(chunk);
     this.processing = true;
     this.guard(() => {
       if (!this.handshakeDone && !this.readHandshake()) return;
@@ -409,10 +417,12 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
         const body = this.framer.nextFrame();
         if (body === undefined) return;
         this.lastReceived = this.clock.now();
-        this.handle(decodeMessage(body, { pieceCount: this.pieces.pieceCount, maxBlockLength: this.opts.maxBlockLength }));
+        const owned = body[0] === MSG_ID.piece ? body : body.slice();
+        this.handle(decodeMessage(owned, { pieceCount: this.pieces.pieceCount, maxBlockLength: this.opts.maxBlockLength }));
       }
     });
     this.processing = false;
+    if (!this.closed) this.framer.keepUnread();
   }
 
   /** Consumes the 68-byte handshake when it has arrived; false while waiting or after closing. */

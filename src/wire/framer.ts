@@ -4,6 +4,12 @@
  * returned as a view of it (the usual case for a `piece` on a fast link), and only a frame that straddles
  * chunks is copied, once, into a buffer of exactly its size. So total work is linear in the bytes received.
  *
+ * Chunks are borrowed: a socket may hand over a view of one read buffer that it fills again on the next
+ * read (src/net/tcp.ts does, because fresh memory per read cost a leecher more CPU than everything else it
+ * does with the bytes but hashing). So a frame returned here is valid only until the caller's stream
+ * callback returns, and before returning the caller calls keepUnread(), which copies the bytes not yet
+ * returned (at most one partial frame) out of the borrowed chunks.
+ *
  * The length prefix is checked against a caller-given maximum as soon as its 4 bytes are readable, before a
  * single byte of the body is buffered: an oversized prefix is a violation (docs/wire.md).
  */
@@ -35,6 +41,8 @@ export class Framer {
   /** Offset of the first unread byte in chunks[0]. */
   private head = 0;
   private total = 0;
+  /** chunks[0] is our own copy (from keepUnread), not a borrowed view. */
+  private firstOwned = false;
   private maxFrame: number;
 
   /** `maxFrame` bounds the length prefix (see maxFrameLength). */
@@ -56,11 +64,29 @@ export class Framer {
     return this.total;
   }
 
-  /** Adds received bytes without parsing them (the chunk is kept by reference, not copied). */
+  /** Adds received bytes without parsing them (the chunk is borrowed until keepUnread(), not copied). */
   append(chunk: Uint8Array): void {
     if (chunk.length === 0) return;
     this.chunks.push(chunk);
     this.total += chunk.length;
+  }
+
+  /**
+   * Copies the bytes not yet returned out of borrowed chunks into one buffer of our own, so the stream may
+   * reuse its read buffer. Frames returned earlier are not copied: the caller is done with them.
+   */
+  keepUnread(): void {
+    if (this.total === 0 || (this.firstOwned && this.chunks.length === 1)) return;
+    const own = new Uint8Array(this.total);
+    let filled = 0;
+    for (const c of this.chunks) {
+      const part = filled === 0 ? c.subarray(this.head) : c;
+      own.set(part, filled);
+      filled += part.length;
+    }
+    this.chunks = [own];
+    this.head = 0;
+    this.firstOwned = true;
   }
 
   /** Byte `i` positions past the read point, or undefined when not yet received. */
@@ -102,6 +128,7 @@ export class Framer {
     while (this.chunks.length > 0 && this.head >= (this.chunks[0] as Uint8Array).length) {
       this.head -= (this.chunks[0] as Uint8Array).length;
       this.chunks.shift();
+      this.firstOwned = false;
     }
   }
 
@@ -129,14 +156,16 @@ export class Framer {
     return this.readExact(length);
   }
 
-  /** append(chunk), then every complete frame now available. */
+  /** append(chunk), then every complete frame now available, then keepUnread(). */
   push(chunk: Uint8Array): Uint8Array[] {
     this.append(chunk);
     const out: Uint8Array[] = [];
     for (;;) {
       const f = this.nextFrame();
-      if (f === undefined) return out;
+      if (f === undefined) break;
       out.push(f);
     }
+    this.keepUnread();
+    return out;
   }
 }

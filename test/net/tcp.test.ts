@@ -25,6 +25,31 @@ describe('tcp', () => {
     await listener.close();
   });
 
+  it('a dialled socket lends its chunks, yet delivers every byte in order, also those read before a listener', async () => {
+    const sent = new Uint8Array(3 << 20).map((_, i) => (i * 7 + (i >> 13)) & 0xff);
+    const listener = await listenTcp({ host: '127.0.0.1', port: 0 }, (stream) => {
+      // A first part at once, the rest when the client asks: read with and without a listener.
+      stream.write(sent.subarray(0, 1 << 20));
+      stream.once('data', () => stream.end(sent.subarray(1 << 20)));
+    });
+    const client = await dialTcp({ clock: new SystemClock() }, { host: '127.0.0.1', port: listener.port });
+    // No listener yet: what arrives meanwhile must be kept as a copy, not as a view of the read buffer.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    client.write('go');
+    const copies: Uint8Array[] = [];
+    const views: Uint8Array[] = [];
+    client.on('data', (d: Uint8Array) => {
+      copies.push(Uint8Array.from(d));
+      views.push(d);
+    });
+    await new Promise((resolve) => client.once('end', resolve));
+    expect(Buffer.compare(Buffer.concat(copies), sent)).toBe(0);
+    // The views were borrowed: most no longer hold what was read into them.
+    expect(views.filter((v, i) => Buffer.compare(v, copies[i] as Uint8Array) !== 0).length).toBeGreaterThan(0);
+    client.destroy();
+    await listener.close();
+  });
+
   it('reports a refused connection with a code', async () => {
     const listener = await listenTcp({ host: '127.0.0.1', port: 0 }, (s) => s.destroy());
     const port = listener.port;

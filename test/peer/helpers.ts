@@ -1,7 +1,7 @@
 /** Shared setup for PeerConnection tests: two connections, or one and a raw scripted peer, on a FakeClock. */
 import type { Duplex } from 'node:stream';
 import { FakeClock } from '../support/fake-clock.js';
-import { settle, streamPair } from '../support/stream-pair.js';
+import { lendChunks, settle, streamPair } from '../support/stream-pair.js';
 import { PeerConnection } from '../../src/peer/peer-connection.js';
 import type { PeerConnectionHooks } from '../../src/peer/events.js';
 import type { PeerConnectionOptions } from '../../src/peer/options.js';
@@ -41,6 +41,9 @@ export async function connectedPair(
 ): Promise<Pair> {
   const clock = new FakeClock();
   const [sa, sb] = streamPair();
+  // Both ends read the way a dialled socket does: chunks are reused once the listener returns.
+  lendChunks(sa);
+  lendChunks(sb);
   const a = new PeerConnection(
     { clock, random: new SeededRandom(1), log: silentLogger, stream: sa, hooks: opts.aHooks ?? seedHooks },
     { role: 'initiator', peerId: ID_A, infohash: INFOHASH, pieceCount: 10, ...opts.a },
@@ -69,6 +72,7 @@ export interface RawPeer {
 export async function rawPeer(options: Partial<PeerConnectionOptions> = {}, hooks: PeerConnectionHooks = seedHooks): Promise<RawPeer> {
   const clock = new FakeClock();
   const [s, raw] = streamPair();
+  lendChunks(s);
   const chunks: Uint8Array[] = [];
   raw.on('data', (c: Uint8Array) => chunks.push(c));
   const conn = new PeerConnection(

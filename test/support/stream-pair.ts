@@ -55,3 +55,21 @@ export function streamPair(highWaterMark = 64 * 1024): [Duplex, Duplex] {
 export async function settle(rounds = 5): Promise<void> {
   for (let i = 0; i < rounds; i++) await new Promise<void>((resolve) => setImmediate(resolve));
 }
+
+/**
+ * Makes `stream` hand its 'data' listeners borrowed chunks, as a dialled TCP socket does (src/net/tcp.ts):
+ * each chunk is a view that is overwritten with 0xee as soon as the listeners return, so a listener that
+ * keeps a view instead of copying it sees garbage.
+ */
+export function lendChunks(stream: Duplex): void {
+  const emit = stream.emit.bind(stream);
+  stream.emit = (event: string | symbol, ...args: unknown[]): boolean => {
+    if (event !== 'data') return emit(event, ...args);
+    const view = Uint8Array.from(args[0] as Uint8Array);
+    try {
+      return emit('data', view);
+    } finally {
+      view.fill(0xee);
+    }
+  };
+}

@@ -52,6 +52,29 @@ describe('Framer', () => {
     );
   });
 
+  it('keeps what it has not returned when the source refills one read buffer (property, fixed seed)', () => {
+    const all = concatBytes(frames());
+    const expected = bodiesHex(frames());
+    const readBuffer = new Uint8Array(20000);
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 1, max: 20000 }), { minLength: 1, maxLength: 30 }), (cuts) => {
+        const f = new Framer();
+        const got: string[] = [];
+        for (let pos = 0, i = 0; pos < all.length; i++) {
+          const n = Math.min(cuts[i % cuts.length] as number, all.length - pos);
+          readBuffer.set(all.subarray(pos, pos + n));
+          // Frames are read before the buffer is reused; push() then keeps the partial frame.
+          got.push(...f.push(readBuffer.subarray(0, n)).map(toHex));
+          readBuffer.fill(0xee);
+          pos += n;
+        }
+        expect(got).toEqual(expected);
+        expect(f.buffered).toBe(0);
+      }),
+      { seed: 4321, numRuns: 300 },
+    );
+  });
+
   it('returns a frame inside one chunk as a view (no copy)', () => {
     const chunk = encodeMessage({ type: 'piece', index: 0, begin: 0, block: new Uint8Array(1000) });
     const [body] = new Framer().push(chunk);
