@@ -15,6 +15,7 @@ export class Availability {
   readonly pieceCount: number;
   private readonly counts: Uint32Array;
   private readonly peers = new Map<PeerKey, Bitfield>();
+  private changes = 0;
 
   constructor(pieceCount: number) {
     this.pieceCount = pieceCount;
@@ -31,6 +32,7 @@ export class Availability {
     if (field.length !== this.pieceCount) throw new RangeError(`bitfield covers ${field.length} pieces, torrent has ${this.pieceCount}`);
     this.peers.set(key, field);
     for (const i of field.indices()) this.counts[i] = (this.counts[i] as number) + 1;
+    this.changes++;
   }
 
   /**
@@ -47,6 +49,7 @@ export class Availability {
     if (field === undefined || index < 0 || index >= this.pieceCount || !Number.isInteger(index)) return false;
     if (!field.set(index)) return false;
     this.counts[index] = (this.counts[index] as number) + 1;
+    this.changes++;
     return true;
   }
 
@@ -56,6 +59,12 @@ export class Availability {
     if (field === undefined) return;
     this.peers.delete(key);
     for (const i of field.indices()) this.counts[i] = (this.counts[i] as number) - 1;
+    this.changes++;
+  }
+
+  /** Changes with every change to a count or to a peer's pieces (the picker keeps its order until then). */
+  get version(): number {
+    return this.changes;
   }
 
   /** Number of registered peers that have piece `index`. */

@@ -47,6 +47,34 @@ describe('PiecePicker ordering', () => {
     expect(new Set(reqs.slice(2).map((r) => r.index))).toEqual(new Set([0, 3]));
   });
 
+  it('keeps its order across picks only while the counts stand and no piece became fresh again', () => {
+    for (let seed = 1; seed <= 10; seed++) {
+      // A peer joins without piece 7: it becomes the one rarest piece, and the next pick must take it.
+      const { availability, picker } = setup(8, BLOCK_SIZE, 8 * BLOCK_SIZE, seed);
+      const a = Bitfield.full(8);
+      availability.addPeer('a', a);
+      const first = (picker.pick('a', a, 1)[0] as BlockRequest).index;
+      const without = first === 7 ? 6 : 7;
+      availability.addPeer('b', field(8, [0, 1, 2, 3, 4, 5, 6, 7].filter((i) => i !== without)));
+      expect(picker.pick('a', a, 1)[0]?.index).toBe(without);
+    }
+    // Piece 0 is the rarest; it fails its hash check and must be the next pick again.
+    const { availability, picker } = setup(4, BLOCK_SIZE, 4 * BLOCK_SIZE);
+    const a = Bitfield.full(4);
+    availability.addPeer('a', a);
+    availability.addPeer('b', field(4, [1, 2, 3]));
+    expect(picker.pick('a', a, 1)[0]?.index).toBe(0);
+    expect(picker.blockReceived('a', 0, 0, BLOCK_SIZE).pieceComplete).toBe(true);
+    picker.pieceFailed(0);
+    expect(picker.pick('a', a, 1)[0]?.index).toBe(0);
+    // One piece per pick, picks filled exactly: every piece still comes out (none drawn and dropped).
+    const one = setup(6, BLOCK_SIZE, 6 * BLOCK_SIZE, 5);
+    const all = Bitfield.full(6);
+    one.availability.addPeer('a', all);
+    const got = [1, 2, 3, 4, 5, 6].map(() => one.picker.pick('a', all, 1)[0]?.index);
+    expect(new Set(got)).toEqual(new Set([0, 1, 2, 3, 4, 5]));
+  });
+
   it('breaks ties at random: both orders occur across seeds', () => {
     const firsts = new Set<number>();
     for (let seed = 1; seed <= 30; seed++) {
@@ -261,9 +289,11 @@ describe('PiecePicker behaviour trace', () => {
   /**
    * A fixed, seeded mix of picks, arrivals, releases, departures, verifications and hash failures, folded
    * into one digest. It pins the picker's exact choices (and its use of the Random), so a change meant only
-   * to make picking cheaper cannot change what is picked. The digest was recorded before such changes.
+   * to make picking cheaper cannot change what is picked. Re-recorded once, when rarest first began to keep
+   * its shuffled order across picks (same rule, other draws); `notRarest` checks the rule itself: each new
+   * piece a pick starts (after the random first pieces) is one of the rarest fresh pieces the peer has.
    */
-  function trace(pieceCount: number, blocksPerPiece: number, steps: number, seed: number): { digest: string; picks: number; endgameSteps: number; complete: boolean } {
+  function trace(pieceCount: number, blocksPerPiece: number, steps: number, seed: number): { digest: string; picks: number; endgameSteps: number; complete: boolean; notRarest: number } {
     const pieceLength = blocksPerPiece * BLOCK_SIZE;
     const total = pieceCount * pieceLength - 5000;
     const { availability, picker } = setup(pieceCount, pieceLength, total, seed, 4);
@@ -281,12 +311,25 @@ describe('PiecePicker behaviour trace', () => {
     const hash = createHash('sha1');
     let picks = 0;
     let endgameSteps = 0;
+    let notRarest = 0;
+    const started = new Set<number>();
     for (let step = 0; step < steps && !picker.isComplete(); step++) {
       const p = peers[driver.int(peers.length)] as string;
       const mine = outstanding.get(p) as BlockRequest[];
       const action = driver.int(20);
       if (action < 8) {
-        const got = picker.pick(p, fields.get(p) as Bitfield, 1 + driver.int(6));
+        const pieces = fields.get(p) as Bitfield;
+        const fresh = new Set<number>();
+        for (let i = 0; i < pieceCount; i++) if (pieces.has(i) && !started.has(i) && !picker.verified.has(i)) fresh.add(i);
+        const rarestPhase = picker.verified.count() >= 4;
+        const got = picker.pick(p, pieces, 1 + driver.int(6));
+        for (const r of got) {
+          if (started.has(r.index)) continue;
+          started.add(r.index);
+          const min = Math.min(...[...fresh].map((i) => availability.count(i)));
+          if (rarestPhase && availability.count(r.index) !== min) notRarest++;
+          fresh.delete(r.index);
+        }
         picks += got.length;
         mine.push(...got);
         hash.update(`p${p}${got.map((r) => `${r.index}/${r.begin}/${r.length}`).join(',')};`);
@@ -300,6 +343,7 @@ describe('PiecePicker behaviour trace', () => {
           if (at >= 0) theirs.splice(at, 1);
         }
         if (out.pieceComplete) {
+          started.delete(r.index);
           if (driver.int(10) === 0) hash.update(`f${picker.pieceFailed(r.index).join('')};`);
           else hash.update(`v${picker.pieceVerified(r.index).join('')};`);
           for (const [, list] of outstanding) for (let i = list.length - 1; i >= 0; i--) if ((list[i] as BlockRequest).index === r.index) list.splice(i, 1);
@@ -318,12 +362,12 @@ describe('PiecePicker behaviour trace', () => {
       if (endgame) endgameSteps++;
       hash.update(`e${endgame}`);
     }
-    return { digest: hash.digest('hex'), picks, endgameSteps, complete: picker.isComplete() };
+    return { digest: hash.digest('hex'), picks, endgameSteps, complete: picker.isComplete(), notRarest };
   }
 
   it('makes the same choices as recorded', () => {
     // Both runs reach the endgame and complete, so every step of the picker is covered.
-    expect(trace(60, 4, 3000, 7)).toEqual({ digest: 'e5be9b80d57b8dea635d42d27391e841865dc9d8', picks: 958, endgameSteps: 265, complete: true });
-    expect(trace(25, 16, 3000, 8)).toEqual({ digest: 'fdf0003b8542b05a220d49ee5bc76a180353767a', picks: 1729, endgameSteps: 267, complete: true });
+    expect(trace(60, 4, 3000, 7)).toEqual({ digest: '159fce5f5f44c2218b8f2e0109d81afe27078ce4', picks: 988, endgameSteps: 193, complete: true, notRarest: 0 });
+    expect(trace(25, 16, 3000, 8)).toEqual({ digest: 'd8aac63c2b0f12b443a5012e88e61cc5beed9c26', picks: 1556, endgameSteps: 360, complete: true, notRarest: 0 });
   });
 });
