@@ -9,7 +9,8 @@ import type { RunningDht } from '../app/dht.js';
 import { dhtPeerOptions, dhtReadyFields, dhtSources, startSwarmDht } from '../app/swarm-dht.js';
 import { keepProcessAlive } from '../util/clock.js';
 import { errorCode, errorMessage } from '../util/errors.js';
-import { stderrLogger, type Logger } from '../util/log.js';
+import type { Logger } from '../util/log.js';
+import { cliLogger } from './logger.js';
 import { parseHostPortList, parsePort, parseRate, type HostPort } from './args.js';
 import { resolveDhtArgs, type SwarmArgs } from './dht-options.js';
 import { CliError, EXIT } from './exit-codes.js';
@@ -111,7 +112,7 @@ export async function runSwarmCommand(
   hints: { trackers: readonly string[]; private: boolean },
   run: (ctx: SwarmCommandContext) => Promise<unknown>,
 ): Promise<void> {
-  const log = stderrLogger('warn');
+  const log = cliLogger();
   const sink = makeSink(common.out);
   const controller = new AbortController();
   const stopSignals = onShutdown(() => controller.abort());

@@ -9,7 +9,7 @@ import { CliError, EXIT } from '../exit-codes.js';
 import { runUntilSignal } from '../long-running.js';
 import { Output } from '../output.js';
 import { describeState, stateSummary } from '../state-report.js';
-import { stderrLogger } from '../../util/log.js';
+import { cliLogger } from '../logger.js';
 import type { BootstrapArgs } from './bootstrap.js';
 
 
@@ -50,7 +50,7 @@ export async function runBootstrapCommand(args: BootstrapArgs): Promise<void> {
     allowLocal: dhtArgs.allowLocal,
     enforceBep42: args['enforce-bep42'] ?? false,
     rpc: { ipRateLimit: service.ipRateLimit },
-  }, stderrLogger('warn'));
+  }, cliLogger());
   const { server, clock } = node;
   out.event(
     'ready',

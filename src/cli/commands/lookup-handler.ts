@@ -5,7 +5,7 @@ import { DEFAULT_LOOKUP_TIMEOUT_MS } from '../../dht/constants.js';
 import { toHex } from '../../util/bytes.js';
 import { SystemClock } from '../../util/clock.js';
 import { errorCode, errorMessage } from '../../util/errors.js';
-import { stderrLogger } from '../../util/log.js';
+import { cliLogger } from '../logger.js';
 import { parsePort, parseSeconds } from '../args.js';
 import { resolveDhtArgs } from '../dht-options.js';
 import { CliError, EXIT } from '../exit-codes.js';
@@ -59,7 +59,7 @@ export async function runLookupCommand(args: LookupArgs): Promise<void> {
             break;
         }
       },
-      stderrLogger('warn'),
+      cliLogger(),
     );
     const s = result;
     const ms = Math.round(clock.now() - started);

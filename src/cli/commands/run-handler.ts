@@ -2,7 +2,7 @@
 import { startDht } from '../../app/dht.js';
 import { toHex } from '../../util/bytes.js';
 import { errorMessage } from '../../util/errors.js';
-import { stderrLogger } from '../../util/log.js';
+import { cliLogger } from '../logger.js';
 import { resolveDhtArgs, resolveServiceArgs } from '../dht-options.js';
 import { runUntilSignal } from '../long-running.js';
 import { Output } from '../output.js';
@@ -30,7 +30,7 @@ export async function runRunCommand(args: RunArgs): Promise<void> {
       deriveIdFromIp: true,
       state: { dir: dhtArgs.stateDir, role: 'run', optional: false },
     },
-    stderrLogger('warn'),
+    cliLogger(),
   );
   const { node, clock } = dht;
   out.event(
