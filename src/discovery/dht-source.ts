@@ -2,7 +2,8 @@
  * The DHT as a peer source for one torrent (BEP 5 get_peers / announce_peer). A get_peers lookup starts at
  * once (from the routing table, or straight from the bootstrap nodes when the table is still empty, so
  * the first peers arrive without waiting for a join), peers are delivered as each reply brings them, and
- * the lookup is repeated while the caller still wants peers, never two at once. When we listen, our port
+ * the lookup is repeated while the caller still wants peers, never two at once (sooner after one that
+ * found nobody). When we listen, our port
  * is announced to the closest nodes with the tokens the lookup just collected; while seeding that is
  * redone every 15 minutes (tokens live 5-10 minutes, so each announce needs a fresh lookup).
  */
@@ -18,6 +19,12 @@ export const DHT_RELOOKUP_MS = 3 * 60_000;
 export const DHT_REANNOUNCE_MS = 15 * 60_000;
 /** Deadline of one lookup. */
 const LOOKUP_TIMEOUT_MS = 30_000;
+/**
+ * After a lookup that found no peer, the next comes this soon, then twice as late each time, up to the
+ * usual interval: a young network (a bootstrap node still verifying its pool, a seeder announcing as we
+ * start) often has the peers a moment later, and the person waiting should not wait the full interval.
+ */
+export const EMPTY_RETRY_FIRST_MS = 500;
 
 export interface DhtSourceOptions {
   infoHash: Uint8Array;
@@ -45,6 +52,10 @@ export class DhtPeerSource {
   private wantPeers = true;
   private timer: TimerHandle | undefined;
   private lastAnnounceAt = -Infinity;
+  /** Peers the running (or last) lookup brought. */
+  private peersThisLookup = 0;
+  /** The wait after the next lookup that finds no peer (EMPTY_RETRY_FIRST_MS, doubling). */
+  private emptyRetryMs = EMPTY_RETRY_FIRST_MS;
   private readonly abort = new AbortController();
   private onPeer: (peer: PeerAddress) => void = () => undefined;
 
@@ -96,8 +107,14 @@ export class DhtPeerSource {
     if (!this.running) return;
     const { relookupMs = DHT_RELOOKUP_MS, reannounceMs = DHT_REANNOUNCE_MS } = this.options;
     const announcing = this.options.announcePort !== undefined;
-    const delay = this.wantPeers ? relookupMs : announcing ? reannounceMs : undefined;
+    let delay = this.wantPeers ? relookupMs : announcing ? reannounceMs : undefined;
     if (delay === undefined) return;
+    if (this.wantPeers && this.peersThisLookup === 0) {
+      delay = Math.min(delay, this.emptyRetryMs);
+      this.emptyRetryMs *= 2;
+    } else {
+      this.emptyRetryMs = EMPTY_RETRY_FIRST_MS;
+    }
     this.timer = this.deps.clock.setTimeout(() => this.cycle(), delay);
   }
 
@@ -119,6 +136,7 @@ export class DhtPeerSource {
 
   private async runOnce(): Promise<void> {
     this.stats.lookups++;
+    this.peersThisLookup = 0;
     const now = this.deps.clock.now();
     const announce =
       this.options.announcePort !== undefined && now - this.lastAnnounceAt >= (this.options.reannounceMs ?? DHT_REANNOUNCE_MS) - LOOKUP_TIMEOUT_MS;
@@ -137,8 +155,13 @@ export class DhtPeerSource {
         if (seen.has(key)) continue;
         seen.add(key);
         this.stats.peersFound++;
+        this.peersThisLookup++;
         this.onPeer(e.peer);
-      } else if (e.type === 'done' && announce && this.running && e.summary.closest.length > 0) {
+      } else if (e.type === 'done') {
+        const { queries, responses, failures, unanswered, peers, ms, outcome } = e.summary;
+        this.log.debug('dht lookup done', { family: node.family, queries, responses, failures, unanswered, peers, ms, outcome });
+      }
+      if (e.type === 'done' && announce && this.running && e.summary.closest.length > 0) {
         const r = await node.announce(this.options.infoHash, e.summary.closest, this.options.announcePort, this.abort.signal);
         this.stats.announces++;
         this.stats.announcedTo += r.ok;

@@ -54,10 +54,15 @@ export class Proc {
   wake() { for (const w of this.waiters.splice(0)) w(); }
 
   /** The first `name` event; throws on an error event, an early exit, or after `timeoutMs`. */
-  async waitFor(name, timeoutMs = 60_000) {
+  waitFor(name, timeoutMs = 60_000) {
+    return this.waitUntil(name, () => true, timeoutMs);
+  }
+
+  /** The first `name` event for which `accept(event)` holds; otherwise as waitFor. */
+  async waitUntil(name, accept, timeoutMs = 60_000) {
     const limit = now() + timeoutMs;
     for (;;) {
-      const e = this.events.find((ev) => ev.event === name || ev.event === 'error');
+      const e = this.events.find((ev) => (ev.event === name && accept(ev)) || ev.event === 'error');
       if (e?.event === 'error') throw new Error(`${this.name}: error ${e.code}: ${e.message}`);
       if (e) return e;
       if (this.exitCode !== undefined) throw new Error(`${this.name} exited (${this.exitCode}) before "${name}"\n${this.stderr.join('\n')}`);

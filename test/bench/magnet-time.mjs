@@ -31,7 +31,7 @@ try {
   await randomFile(file, opt.mib * MiB);
   const state = (n) => ['--state-dir', join(dir, `state-${n}`)];
 
-  const boot = ours('bootstrap', ['bootstrap', '--bind', `${NET}1`, '--port', '0', '--ping-delay', '1', ...state('boot')]);
+  const boot = ours('bootstrap', ['bootstrap', '--bind', `${NET}1`, '--port', '0', '--ping-delay', '1', '--stats-interval', '0.2', ...state('boot')]);
   procs.push(boot);
   const bootstrap = `${NET}1:${(await boot.waitFor('ready')).dhtPort}`;
   // Each node also knows the previous one, so they join at once (as `npm start` does).
@@ -48,6 +48,9 @@ try {
   procs.push(seeder);
   const magnet = (await seeder.waitFor('ready', 60_000)).magnet;
   await seeder.waitFor('announced', 30_000);
+  // A leecher starts from the bootstrap node alone, as a new user does: wait until its pool has verified
+  // the network's nodes (a young bootstrap node hands out none before), as a long-running one would have.
+  await boot.waitUntil('stats', (s) => s.pool >= opt.nodes + 1, 30_000);
   process.stderr.write(`network up, seeder announced: ${magnet}\n`);
 
   let host = 100;
