@@ -15,9 +15,12 @@
  *      from other peers may be requested again from this one; the first copy to arrive wins and the session
  *      cancels the others (it is told which peers to cancel by `blockReceived`).
  */
-import { shuffle, type Random } from '../util/random.js';
+import { drawAt, shuffle, type Random } from '../util/random.js';
 import { Bitfield } from './bitfield.js';
 import type { PeerKey } from './availability.js';
+import { RarestOrder, type AvailabilitySource } from './rarest-order.js';
+
+export type { AvailabilitySource } from './rarest-order.js';
 
 /** BEP 3: "All current implementations use 2^14 (16 kiB)", and most peers refuse larger requests. */
 export const BLOCK_SIZE = 16 * 1024;
@@ -32,12 +35,6 @@ export interface BlockRequest {
   length: number;
 }
 
-/** Per-piece counts that rarest first orders by; Availability implements it. */
-export interface AvailabilitySource {
-  count(index: number): number;
-  /** Changes whenever any count (or any peer's pieces) may have changed: the picker's ordering is kept until then. */
-  readonly version: number;
-}
 
 export interface PickerDeps {
   random: Random;
@@ -88,7 +85,6 @@ export class PiecePicker {
   readonly blockSize: number;
   private readonly randomFirst: number;
   private readonly random: Random;
-  private readonly availability: AvailabilitySource;
   /** Verified pieces. */
   private readonly have: Bitfield;
   /** Started, unverified pieces, in the order they were started (Map keeps insertion order). */
@@ -101,8 +97,7 @@ export class PiecePicker {
   private readonly blocksPerPiece: number;
   /** Bumped when a started piece becomes fresh again (a failed hash): a kept rarest-first order lacks it. */
   private refreshed = 0;
-  /** The rarest-first order being drawn from, kept across picks (see rarestFirst). */
-  private rarest: RarestOrder | undefined;
+  private readonly rarest: RarestOrder;
 
   constructor(deps: PickerDeps, options: PickerOptions) {
     const { pieceCount, pieceLength, totalLength } = options;
@@ -118,10 +113,10 @@ export class PiecePicker {
     this.blockSize = options.blockSize ?? BLOCK_SIZE;
     this.randomFirst = options.randomFirstPieces ?? RANDOM_FIRST_PIECES;
     this.random = deps.random;
-    this.availability = deps.availability;
     this.have = new Bitfield(pieceCount);
     this.blocksPerPiece = Math.ceil(pieceLength / this.blockSize);
     this.started = new Uint8Array(pieceCount);
+    this.rarest = new RarestOrder({ random: deps.random, availability: deps.availability, pieceCount });
   }
 
   /** Byte length of piece `index` (the last one may be shorter). */
@@ -165,7 +160,7 @@ export class PiecePicker {
     if (out.length >= count) return out;
     // 2./3. New pieces, lazily ordered: a pick usually needs a handful of them, not an ordering of all.
     // A piece is drawn only when there is room for it (the rarest-first order would lose one drawn unused).
-    const ordered = this.have.count() < this.randomFirst ? randomOrder(this.random, this.fresh(peerPieces)) : this.rarestFirst(peerPieces);
+    const ordered = this.have.count() < this.randomFirst ? randomOrder(this.random, this.fresh(peerPieces)) : this.rarest.draw(peerPieces, (i) => this.isFresh(i, peerPieces), this.refreshed);
     while (out.length < count) {
       const next = ordered.next();
       if (next.done === true) break;
@@ -360,72 +355,11 @@ export class PiecePicker {
   private isFresh(i: number, peerPieces: Bitfield): boolean {
     return this.started[i] === 0 && peerPieces.has(i) && !this.have.has(i);
   }
-
-  /**
-   * Rarest first among fresh pieces, ties in random order; yields lazily. Each bucket of equal availability
-   * (in index order) is collected by one pass over the pieces, rarest first, and shuffled only as far as it
-   * is read: a pick usually needs a few pieces of the rarest bucket, not an ordering of every piece.
-   *
-   * The order is kept for the next pick of the same peer while no count changed and no piece became fresh
-   * again; that pick goes on drawing from it, skipping pieces started or verified since. From a seed (every
-   * piece equally rare) a pass over 4,096 pieces per pick was 8% of a 1 GiB download's main thread.
-   */
-  private *rarestFirst(peerPieces: Bitfield): Generator<number> {
-    let order = this.rarest;
-    if (order === undefined || order.peerPieces !== peerPieces || order.version !== this.availability.version || order.refreshed !== this.refreshed) {
-      order = this.rarest = { peerPieces, version: this.availability.version, refreshed: this.refreshed, count: -1, bucket: [], drawn: 0 };
-    }
-    for (;;) {
-      const { bucket } = order;
-      while (order.drawn < bucket.length) {
-        // One more step of an incremental Fisher-Yates over the bucket.
-        const i = order.drawn++;
-        const j = i + this.random.int(bucket.length - i);
-        const picked = bucket[j] as number;
-        bucket[j] = bucket[i] as number;
-        bucket[i] = picked;
-        if (this.isFresh(picked, peerPieces)) yield picked;
-      }
-      let min = Infinity;
-      let next: number[] = [];
-      for (let i = 0; i < this.pieceCount; i++) {
-        if (!this.isFresh(i, peerPieces)) continue;
-        const c = this.availability.count(i);
-        if (c <= order.count || c > min) continue;
-        if (c < min) {
-          min = c;
-          next = [];
-        }
-        next.push(i);
-      }
-      if (min === Infinity) return;
-      order.count = min;
-      order.bucket = next;
-      order.drawn = 0;
-    }
-  }
-}
-
-/** A rarest-first order in the making: the bucket of pieces with `count` peers, the first `drawn` of it shuffled and used. */
-interface RarestOrder {
-  /** What the order was made for: a peer's pieces, the availability and refresh state at the time. */
-  readonly peerPieces: Bitfield;
-  readonly version: number;
-  readonly refreshed: number;
-  count: number;
-  bucket: number[];
-  drawn: number;
 }
 
 /** The items in uniformly random order, drawn one at a time (an incremental Fisher-Yates on `items`). */
 function* randomOrder(random: Random, items: number[]): Generator<number> {
-  for (let i = 0; i < items.length; i++) {
-    const j = i + random.int(items.length - i);
-    const picked = items[j] as number;
-    items[j] = items[i] as number;
-    items[i] = picked;
-    yield picked;
-  }
+  for (let i = 0; i < items.length; i++) yield drawAt(random, items, i);
 }
 
 /** Received, or requested from at least one peer. */

@@ -24,16 +24,23 @@ export function shuffle<T>(random: Random, items: T[]): T[] {
   return items;
 }
 
+/**
+ * One step of an incremental Fisher-Yates: moves an item chosen uniformly from `items[i..]` to position `i`
+ * and returns it. Steps 0, 1, 2 ... draw items in uniformly random order, as far as the caller needs.
+ */
+export function drawAt<T>(random: Random, items: T[], i: number): T {
+  const j = i + random.int(items.length - i);
+  const picked = items[j] as T;
+  items[j] = items[i] as T;
+  items[i] = picked;
+  return picked;
+}
+
 /** Up to `count` distinct items picked uniformly (partial Fisher-Yates on a copy). */
 export function sample<T>(random: Random, items: readonly T[], count: number): T[] {
   const pool = items.slice();
   const n = Math.min(count, pool.length);
-  for (let i = 0; i < n; i++) {
-    const j = i + random.int(pool.length - i);
-    const tmp = pool[i] as T;
-    pool[i] = pool[j] as T;
-    pool[j] = tmp;
-  }
+  for (let i = 0; i < n; i++) drawAt(random, pool, i);
   pool.length = n;
   return pool;
 }
