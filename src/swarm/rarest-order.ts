@@ -52,7 +52,9 @@ export class RarestOrder {
         const picked = drawAt(random, bucket, kept.drawn++);
         if (isCandidate(picked)) yield picked;
       }
-      // The next bucket: the fewest holders above the current bucket's count.
+      // The next bucket: the fewest holders above the current bucket's count. Once none is left the order
+      // stays spent until it is dropped: near the end every pick would otherwise rescan every piece for nothing.
+      if (kept.count === Infinity) return;
       let min = Infinity;
       let next: number[] = [];
       for (let i = 0; i < pieceCount; i++) {
@@ -65,8 +67,8 @@ export class RarestOrder {
         }
         next.push(i);
       }
-      if (min === Infinity) return;
       kept.count = min;
+      if (min === Infinity) return;
       kept.bucket = next;
       kept.drawn = 0;
     }

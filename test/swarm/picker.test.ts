@@ -73,6 +73,15 @@ describe('PiecePicker ordering', () => {
     one.availability.addPeer('a', all);
     const got = [1, 2, 3, 4, 5, 6].map(() => one.picker.pick('a', all, 1)[0]?.index);
     expect(new Set(got)).toEqual(new Set([0, 1, 2, 3, 4, 5]));
+    // Every piece it has is started: nothing more, until it announces another piece.
+    const few = setup(4, BLOCK_SIZE, 4 * BLOCK_SIZE, 6);
+    const f = field(4, [0, 1]);
+    few.availability.addPeer('a', f);
+    expect(few.picker.pick('a', f, 4).map((r) => r.index).sort()).toEqual([0, 1]);
+    expect(few.picker.pick('a', f, 4)).toEqual([]);
+    f.set(3);
+    few.availability.have('a', 3);
+    expect(few.picker.pick('a', f, 4).map((r) => r.index)).toEqual([3]);
   });
 
   it('breaks ties at random: both orders occur across seeds', () => {
