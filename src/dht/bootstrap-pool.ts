@@ -6,6 +6,7 @@
  * is overwritten: recently verified nodes are the likeliest to still be up.
  */
 import { ipv4FromBytes, ipv4ToBytes, NODE4_LENGTH, type CompactNodeInfo } from '../codec/compact.js';
+import { readU32 } from '../util/bytes.js';
 
 /** The reference design's default pool holds about a million nodes; ours defaults smaller and is set with --pool-size. */
 export const DEFAULT_POOL_SIZE = 100_000;
@@ -29,7 +30,7 @@ export class BootstrapPool {
   }
 
   private static ipKey(b: Uint8Array, offset: number): number {
-    return (((b[offset] as number) << 24) | ((b[offset + 1] as number) << 16) | ((b[offset + 2] as number) << 8) | (b[offset + 3] as number)) >>> 0;
+    return readU32(b, offset);
   }
 
   has(host: string): boolean {

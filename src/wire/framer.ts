@@ -13,6 +13,7 @@
  * The length prefix is checked against a caller-given maximum as soon as its 4 bytes are readable, before a
  * single byte of the body is buffered: an oversized prefix is a violation (docs/wire.md).
  */
+import { readU32 } from '../util/bytes.js';
 import { DecodeError } from '../util/errors.js';
 import { MAX_BLOCK_LENGTH, MAX_EXTENDED_PAYLOAD } from './messages.js';
 
@@ -143,7 +144,7 @@ export class Framer {
     // The prefix nearly always lies in the first chunk; peekByte walks the chunks when it does not.
     const length =
       first.length - h >= PREFIX
-        ? (((first[h] as number) << 24) >>> 0) + ((first[h + 1] as number) << 16) + ((first[h + 2] as number) << 8) + (first[h + 3] as number)
+        ? readU32(first, h)
         : (((this.peekByte(0) as number) << 24) >>> 0) +
           ((this.peekByte(1) as number) << 16) +
           ((this.peekByte(2) as number) << 8) +

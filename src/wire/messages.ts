@@ -5,6 +5,7 @@
  * exact payload length of every fixed-size message: a peer that sends a 6-byte `have` is broken or hostile,
  * and either way the connection ends (docs/wire.md, violation policy).
  */
+import { readU32, writeU32 } from '../util/bytes.js';
 import { DecodeError } from '../util/errors.js';
 
 /** Message ids (BEP 3 ids 0-8, BEP 5 `port` 9, BEP 10 `extended` 20). */
@@ -93,7 +94,6 @@ export function checkBitfield(bits: Uint8Array, pieceCount: number): void {
 export function decodeMessage(body: Uint8Array, limits: DecodeLimits = {}): Message {
   if (body.length === 0) return { type: 'keep-alive' };
   const id = body[0] as number;
-  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
   const maxBlock = limits.maxBlockLength ?? MAX_BLOCK_LENGTH;
   switch (id) {
     case MSG_ID.choke:
@@ -110,7 +110,7 @@ export function decodeMessage(body: Uint8Array, limits: DecodeLimits = {}): Mess
       return { type: 'not-interested' };
     case MSG_ID.have: {
       expectLength(body, 5, 'have');
-      const index = view.getUint32(1);
+      const index = readU32(body, 1);
       if (limits.pieceCount !== undefined && index >= limits.pieceCount) {
         fail('wire_index_out_of_range', `have ${index} beyond ${limits.pieceCount} pieces`);
       }
@@ -125,9 +125,9 @@ export function decodeMessage(body: Uint8Array, limits: DecodeLimits = {}): Mess
     case MSG_ID.cancel: {
       const type = id === MSG_ID.request ? 'request' : 'cancel';
       expectLength(body, 13, type);
-      const index = view.getUint32(1);
-      const begin = view.getUint32(5);
-      const length = view.getUint32(9);
+      const index = readU32(body, 1);
+      const begin = readU32(body, 5);
+      const length = readU32(body, 9);
       if (length === 0 || length > maxBlock) fail('wire_bad_block_length', `${type} for ${length} bytes`);
       if (limits.pieceCount !== undefined && index >= limits.pieceCount) {
         fail('wire_index_out_of_range', `${type} for piece ${index} beyond ${limits.pieceCount}`);
@@ -138,15 +138,15 @@ export function decodeMessage(body: Uint8Array, limits: DecodeLimits = {}): Mess
       if (body.length < 9) fail('wire_bad_length', `piece frame of ${body.length} bytes, expected at least 9`);
       const blockLength = body.length - 9;
       if (blockLength === 0 || blockLength > maxBlock) fail('wire_bad_block_length', `piece with a ${blockLength}-byte block`);
-      const index = view.getUint32(1);
+      const index = readU32(body, 1);
       if (limits.pieceCount !== undefined && index >= limits.pieceCount) {
         fail('wire_index_out_of_range', `piece ${index} beyond ${limits.pieceCount}`);
       }
-      return { type: 'piece', index, begin: view.getUint32(5), block: body.subarray(9) };
+      return { type: 'piece', index, begin: readU32(body, 5), block: body.subarray(9) };
     }
     case MSG_ID.port:
       expectLength(body, 3, 'port');
-      return { type: 'port', port: view.getUint16(1) };
+      return { type: 'port', port: ((body[1] as number) << 8) | (body[2] as number) };
     case MSG_ID.extended: {
       if (body.length < 2) fail('wire_bad_length', 'extended frame without an extended id');
       if (body.length - 2 > MAX_EXTENDED_PAYLOAD) fail('wire_extended_too_large', `extended payload of ${body.length - 2} bytes`);
@@ -157,12 +157,12 @@ export function decodeMessage(body: Uint8Array, limits: DecodeLimits = {}): Mess
   }
 }
 
-function frame(id: number, payloadLength: number): { out: Uint8Array; view: DataView } {
+/** A frame of `payloadLength` payload bytes with its length prefix and id written; the payload is left to the caller. */
+function frame(id: number, payloadLength: number): Uint8Array {
   const out = new Uint8Array(5 + payloadLength);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, 1 + payloadLength);
+  writeU32(out, 0, 1 + payloadLength);
   out[4] = id;
-  return { out, view };
+  return out;
 }
 
 function checkU32(n: number, name: string): void {
@@ -179,11 +179,10 @@ export function encodePieceHeader(index: number, begin: number, blockLength: num
   checkU32(blockLength, 'block length');
   // Only the 13 header bytes are allocated (the length field counts the block that follows).
   const out = new Uint8Array(13);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, 9 + blockLength);
+  writeU32(out, 0, 9 + blockLength);
   out[4] = MSG_ID.piece;
-  view.setUint32(5, index);
-  view.setUint32(9, begin);
+  writeU32(out, 5, index);
+  writeU32(out, 9, begin);
   return out;
 }
 
@@ -193,21 +192,21 @@ export function encodeMessage(msg: Exclude<Message, { type: 'unknown' }>): Uint8
     case 'keep-alive':
       return new Uint8Array(4);
     case 'choke':
-      return frame(MSG_ID.choke, 0).out;
+      return frame(MSG_ID.choke, 0);
     case 'unchoke':
-      return frame(MSG_ID.unchoke, 0).out;
+      return frame(MSG_ID.unchoke, 0);
     case 'interested':
-      return frame(MSG_ID.interested, 0).out;
+      return frame(MSG_ID.interested, 0);
     case 'not-interested':
-      return frame(MSG_ID.notInterested, 0).out;
+      return frame(MSG_ID.notInterested, 0);
     case 'have': {
       checkU32(msg.index, 'index');
-      const { out, view } = frame(MSG_ID.have, 4);
-      view.setUint32(5, msg.index);
+      const out = frame(MSG_ID.have, 4);
+      writeU32(out, 5, msg.index);
       return out;
     }
     case 'bitfield': {
-      const { out } = frame(MSG_ID.bitfield, msg.bits.length);
+      const out = frame(MSG_ID.bitfield, msg.bits.length);
       out.set(msg.bits, 5);
       return out;
     }
@@ -216,10 +215,10 @@ export function encodeMessage(msg: Exclude<Message, { type: 'unknown' }>): Uint8
       checkU32(msg.index, 'index');
       checkU32(msg.begin, 'begin');
       checkU32(msg.length, 'length');
-      const { out, view } = frame(msg.type === 'request' ? MSG_ID.request : MSG_ID.cancel, 12);
-      view.setUint32(5, msg.index);
-      view.setUint32(9, msg.begin);
-      view.setUint32(13, msg.length);
+      const out = frame(msg.type === 'request' ? MSG_ID.request : MSG_ID.cancel, 12);
+      writeU32(out, 5, msg.index);
+      writeU32(out, 9, msg.begin);
+      writeU32(out, 13, msg.length);
       return out;
     }
     case 'piece': {
@@ -231,13 +230,14 @@ export function encodeMessage(msg: Exclude<Message, { type: 'unknown' }>): Uint8
     }
     case 'port': {
       if (!Number.isInteger(msg.port) || msg.port < 0 || msg.port > 0xffff) throw new DecodeError('wire_bad_field', `port ${msg.port}`);
-      const { out, view } = frame(MSG_ID.port, 2);
-      view.setUint16(5, msg.port);
+      const out = frame(MSG_ID.port, 2);
+      out[5] = msg.port >>> 8;
+      out[6] = msg.port & 0xff;
       return out;
     }
     case 'extended': {
       if (!Number.isInteger(msg.id) || msg.id < 0 || msg.id > 255) throw new DecodeError('wire_bad_field', `extended id ${msg.id}`);
-      const { out } = frame(MSG_ID.extended, 1 + msg.payload.length);
+      const out = frame(MSG_ID.extended, 1 + msg.payload.length);
       out[5] = msg.id;
       out.set(msg.payload, 6);
       return out;
