@@ -46,9 +46,8 @@ describe('message codec', () => {
     expect(toHex(bytes)).toBe(wire.replace(/\s+/g, ''));
     const decoded = decodeMessage(bytes.subarray(4));
     expect(decoded.type).toBe(msg.type);
-    // Compare through hex for byte fields.
-    const norm = (m: Message): unknown =>
-      JSON.parse(JSON.stringify(m, (_k, v: unknown) => (v instanceof Uint8Array ? toHex(v) : v)));
+    // Compare through hex for byte fields (whether Uint8Array or Buffer: the encoder hands out Buffers).
+    const norm = (m: Message): unknown => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, v instanceof Uint8Array ? toHex(v) : (v as unknown)]));
     expect(norm(decoded)).toEqual(norm(msg));
   });
 
