@@ -24,6 +24,8 @@ export interface BlockServerDeps {
   readonly stream: Duplex;
   /** Data for a block: synchronously when it is at hand (no await, so blocks batch), else a promise. */
   readonly readBlock?: ((ref: BlockRef) => BlockData | Promise<BlockData>) | undefined;
+  /** Told when the stream has taken a block's bytes, or they were dropped: their buffer may be reused. */
+  readonly releaseBlock?: ((data: Uint8Array) => void) | undefined;
   /** Whether a request names a block we have and announced. */
   readonly validateRequest?: ((ref: BlockRef) => boolean) | undefined;
   /** After each block written, with its length (for rates and the keep-alive clock). */
@@ -137,9 +139,10 @@ export class BlockServer {
           }
           data = await data;
         }
-        if (this.stopped || this.currentCancelled || this.choking) continue;
-        if (data === undefined || data.length !== ref.length) {
-          this.counters.requestsRefused++;
+        const dropped = this.stopped || this.currentCancelled || this.choking;
+        if (data === undefined || dropped || data.length !== ref.length) {
+          if (!dropped) this.counters.requestsRefused++;
+          if (data !== undefined) this.deps.releaseBlock?.(data);
           continue;
         }
         if (!corked) {
@@ -147,7 +150,9 @@ export class BlockServer {
           stream.cork();
         }
         stream.write(encodePieceHeader(ref.index, ref.begin, data.length));
-        stream.write(data);
+        const release = this.deps.releaseBlock;
+        // The callback runs once the stream has handed the bytes on (or failed): only then may they change.
+        stream.write(data, release === undefined ? undefined : () => release(data));
         this.deps.onSent(data.length);
       }
     } catch (err) {

@@ -71,6 +71,11 @@ export interface PeerConnectionHooks {
    * (disk, upload rate limiting): the connection serves in order and waits for the stream to drain.
    */
   readBlock?(ref: BlockRef): Uint8Array | undefined | Promise<Uint8Array | undefined>;
+  /**
+   * The connection is done with bytes `readBlock` gave: the stream has taken them (the write completed),
+   * or they were dropped (a cancel or a choke while they were read). Their buffer may be reused.
+   */
+  releaseBlock?(data: Uint8Array): void;
 }
 
 /** Counters for stats() and the choker. Payload bytes count only `piece` block bytes. */

@@ -97,7 +97,8 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
     this.framer = new Framer(maxFrameLength(this.opts.pieceCount, this.opts.maxBlockLength));
     this.server = new BlockServer(
       {
-        stream: this.stream, readBlock: this.hooks.readBlock?.bind(this.hooks), validateRequest: this.hooks.validateRequest?.bind(this.hooks),
+        stream: this.stream, readBlock: this.hooks.readBlock?.bind(this.hooks), releaseBlock: this.hooks.releaseBlock?.bind(this.hooks),
+        validateRequest: this.hooks.validateRequest?.bind(this.hooks),
         onSent: (n) => {
           const t = this.clock.now();
           this.lastSent = t;

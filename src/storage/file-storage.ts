@@ -80,10 +80,11 @@ export class FileStorage implements PieceStorage {
     }
   }
 
-  async readBlock(piece: number, offset: number, length: number): Promise<Uint8Array> {
+  async readBlock(piece: number, offset: number, length: number, into?: Uint8Array): Promise<Uint8Array> {
     this.assertOpen();
     checkBlock(this.layout, piece, offset, length);
-    const out = Buffer.allocUnsafe(length);
+    if (into !== undefined && into.length < length) throw new RangeError(`a ${into.length}-byte buffer for ${length} bytes`);
+    const out = into?.subarray(0, length) ?? Buffer.allocUnsafe(length);
     for (const span of spansForBlock(this.layout, piece, offset, length)) {
       const ok = await this.readSpan(span, out);
       if (!ok) throw new StorageError('storage_missing', `${this.paths[span.file]} is shorter than the torrent says`);

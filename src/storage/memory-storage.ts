@@ -47,13 +47,17 @@ export class MemoryStorage implements PieceStorage {
     }
   }
 
-  async readBlock(piece: number, offset: number, length: number): Promise<Uint8Array> {
+  async readBlock(piece: number, offset: number, length: number, into?: Uint8Array): Promise<Uint8Array> {
     this.assertOpen();
     checkBlock(this.layout, piece, offset, length);
+    if (into !== undefined && into.length < length) throw new RangeError(`a ${into.length}-byte buffer for ${length} bytes`);
     const buf = this.data[piece];
     if (buf === undefined) throw new StorageError('storage_missing', `piece ${piece} has no data`);
     this.counters.bytesRead += length;
-    return buf.slice(offset, offset + length);
+    const bytes = buf.subarray(offset, offset + length);
+    if (into === undefined) return bytes.slice();
+    into.set(bytes);
+    return into.subarray(0, length);
   }
 
   async writeBlock(piece: number, offset: number, data: Uint8Array): Promise<void> {

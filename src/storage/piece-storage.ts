@@ -43,8 +43,12 @@ export interface StorageStats {
 
 export interface PieceStorage {
   readonly pieceCount: number;
-  /** Reads `length` bytes at `offset` in `piece`. The caller serves only pieces it `have()`s. */
-  readBlock(piece: number, offset: number, length: number): Promise<Uint8Array>;
+  /**
+   * Reads `length` bytes at `offset` in `piece`. The caller serves only pieces it `have()`s. With `into`
+   * (at least `length` bytes), the bytes are read into its start and that view is returned: a caller that
+   * reuses its buffers (the read cache) spares the allocation.
+   */
+  readBlock(piece: number, offset: number, length: number, into?: Uint8Array): Promise<Uint8Array>;
   /** Writes a block. `data` is not retained after the promise settles. Writes to verified pieces are ignored. */
   writeBlock(piece: number, offset: number, data: Uint8Array): Promise<void>;
   /**

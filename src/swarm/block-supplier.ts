@@ -43,6 +43,11 @@ export class BlockSupplier {
     return this.cache.blockNow(ref.index, ref.begin, ref.length) ?? this.cache.readBlock(ref.index, ref.begin, ref.length);
   }
 
+  /** The connection is done with a block `block` gave (written out, or dropped): its piece buffer may be reused. */
+  release(data: Uint8Array): void {
+    this.cache.release(data);
+  }
+
   private async blockLater(peer: ServedPeer, ref: BlockRef, sending: () => void): Promise<Uint8Array | undefined> {
     try {
       await this.deps.limiter.take(ref.length, this.deps.signal);

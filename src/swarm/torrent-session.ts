@@ -220,6 +220,7 @@ export class TorrentSession extends EventEmitter<SessionEvents> {
           validateRequest: (ref) => storage.have(ref.index) && ref.begin + ref.length <= this.picker.pieceSize(ref.index),
           readBlock: (ref): Uint8Array | undefined | Promise<Uint8Array | undefined> =>
             this.supplier.block(peer.conn, ref, () => this.servedToSuperSeeder(peer, ref)),
+          releaseBlock: (data) => this.supplier.release(data),
         },
       },
       {

@@ -81,3 +81,28 @@ describe('BlockServer', () => {
     expect(sent).toBe(40);
   });
 });
+
+describe('BlockServer releases', () => {
+  it('releases a block once the stream has taken it, and a block dropped while it was read', async () => {
+    const { stream, release: flushStream } = recordingStream(true);
+    const released: Uint8Array[] = [];
+    let finishSlow: (b: Uint8Array) => void = () => {};
+    const blocks = [new Uint8Array(B).fill(1), new Uint8Array(B).fill(2), new Uint8Array(B).fill(3)];
+    const readBlock = (r: BlockRef): Uint8Array | Promise<Uint8Array> =>
+      r.begin === 2 * B ? new Promise<Uint8Array>((resolve) => (finishSlow = resolve)) : (blocks[r.begin / B] as Uint8Array);
+    const server = new BlockServer({ stream, readBlock, releaseBlock: (d) => released.push(d), onSent: () => {}, onError: () => {} }, { capacity: 10 });
+    server.setChoking(false);
+    for (let i = 0; i < 3; i++) server.onRequest(ref(i));
+    await flushMicrotasks();
+    // Blocks 0 and 1 are written, but the stream has not taken them yet: they are not released.
+    expect(released).toEqual([]);
+    flushStream();
+    await flushMicrotasks();
+    expect(released).toEqual([blocks[0], blocks[1]]);
+    // Block 2 is cancelled while it is read: it is released without being written.
+    server.onCancel(ref(2));
+    finishSlow(blocks[2] as Uint8Array);
+    await flushMicrotasks();
+    expect(released).toEqual([blocks[0], blocks[1], blocks[2]]);
+  });
+});

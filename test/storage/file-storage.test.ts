@@ -88,6 +88,13 @@ describe('FileStorage', () => {
     // A block that spans three files (a.bin end, empty.txt, b.bin, into c.bin).
     const cross = await s.readBlock(1, 40000 - PIECE - 10, 30);
     expect(bytesEqual(cross, fx.content.subarray(39990, 40020))).toBe(true);
+    // The same into a caller's buffer (reused by the read cache): its start is filled, the rest untouched.
+    const into = new Uint8Array(40).fill(0xee);
+    const view = await s.readBlock(1, 40000 - PIECE - 10, 30, into);
+    expect(view.buffer).toBe(into.buffer);
+    expect(bytesEqual(view, fx.content.subarray(39990, 40020))).toBe(true);
+    expect(into.subarray(30).every((x) => x === 0xee)).toBe(true);
+    await expect(s.readBlock(1, 0, 30, new Uint8Array(29))).rejects.toThrow(RangeError);
 
     // The files on disk are exactly their slices, and the empty file exists.
     for (const f of m.files) {
