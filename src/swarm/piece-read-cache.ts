@@ -23,7 +23,7 @@ interface Entry {
   readonly buffer: Uint8Array;
   readonly size: number;
   /** Settles when the read is done, with the piece's bytes (a view of `buffer`). */
-  reading: Promise<Uint8Array>;
+  readonly reading: Promise<Uint8Array>;
   /** Set once the read has succeeded. */
   bytes: Uint8Array | undefined;
   /** Blocks handed out and not released, plus the read while it runs, plus readers waiting for it. */
@@ -99,10 +99,10 @@ export class PieceReadCache {
     if (spare !== undefined) this.stats.reused++;
     // Its own ArrayBuffer (never a slice of Node's shared pool), so a block's `.buffer` names its piece.
     const buffer = spare ?? new Uint8Array(Buffer.allocUnsafeSlow(size).buffer, 0, size);
-    const entry: Entry = { buffer, size, reading: Promise.resolve(buffer), bytes: undefined, leases: 1, evicted: false };
+    const reading = this.storage.readBlock(index, 0, size, buffer);
+    const entry: Entry = { buffer, size, reading, bytes: undefined, leases: 1, evicted: false };
     this.owners.set(buffer.buffer, entry);
-    entry.reading = this.storage.readBlock(index, 0, size, buffer);
-    entry.reading.then(
+    reading.then(
       (bytes) => {
         entry.bytes = bytes;
         this.endLease(entry);
