@@ -23,13 +23,15 @@ export interface BlockSupplierDeps {
   limiter: RateLimiter;
   /** Aborts waits for tokens when the session closes. */
   signal: AbortSignal;
+  /** Memory for cached pieces (default READ_CACHE_BYTES). */
+  readCacheBytes?: number;
 }
 
 export class BlockSupplier {
   private readonly cache: PieceReadCache;
 
   constructor(private readonly deps: BlockSupplierDeps) {
-    this.cache = new PieceReadCache(deps.storage, deps.pieceSize);
+    this.cache = new PieceReadCache(deps.storage, deps.pieceSize, deps.readCacheBytes);
   }
 
   /**

@@ -47,6 +47,8 @@ export interface TorrentSessionOptions {
    * (default): only under an upload limit, where the seeder's upload is what the swarm waits for.
    */
   superSeed?: boolean | 'auto';
+  /** Memory for whole pieces read for serving (default READ_CACHE_BYTES, src/swarm/piece-read-cache.ts). */
+  readCacheBytes?: number;
   /** Passed to every PeerConnection (timeouts, pipeline depth). */
   peerOptions?: Partial<Omit<PeerConnectionOptions, 'role' | 'peerId' | 'infohash' | 'pieceCount'>>;
 }

@@ -28,6 +28,7 @@ import { MAX_PEERS, type SessionEvents, type SessionInfo, type SessionProgress, 
 import { PiecePicker } from './picker.js';
 import { PieceWriter } from './piece-writer.js';
 import { BlockSupplier } from './block-supplier.js';
+import { READ_CACHE_BYTES } from './piece-read-cache.js';
 import { RateLimiter } from './rate-limiter.js';
 import { SuperSeeder } from './super-seed.js';
 
@@ -89,6 +90,7 @@ export class TorrentSession extends EventEmitter<SessionEvents> {
       banStrikes: options.banStrikes ?? BAN_STRIKES,
       leech: options.leech ?? true,
       superSeed: options.superSeed ?? 'auto',
+      readCacheBytes: options.readCacheBytes ?? READ_CACHE_BYTES,
       listenPort: options.listenPort,
       peerOptions: options.peerOptions,
     };
@@ -114,6 +116,7 @@ export class TorrentSession extends EventEmitter<SessionEvents> {
     );
     this.supplier = new BlockSupplier({
       storage: deps.storage, pieceSize: (i) => this.picker.pieceSize(i), limiter: this.upLimiter, signal: this.abort.signal,
+      readCacheBytes: this.opts.readCacheBytes,
     });
     this.writer = new PieceWriter({ storage: deps.storage, pieceSize: (i) => this.picker.pieceSize(i) }, {
       verified: (index) => this.onVerified(index),
