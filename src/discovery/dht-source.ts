@@ -3,9 +3,9 @@
  * once (from the routing table, or straight from the bootstrap nodes when the table is still empty, so
  * the first peers arrive without waiting for a join), peers are delivered as each reply brings them, and
  * the lookup is repeated while the caller still wants peers, never two at once (sooner after one that
- * found nobody). When we listen, our port
- * is announced to the closest nodes with the tokens the lookup just collected; while seeding that is
- * redone every 15 minutes (tokens live 5-10 minutes, so each announce needs a fresh lookup).
+ * found nobody). When we listen, our port is announced to the closest nodes with the tokens the lookup
+ * just collected; while seeding that is redone every 15 minutes (tokens live 5-10 minutes, so each
+ * announce needs a fresh lookup).
  */
 import type { PeerAddress } from '../codec/compact.js';
 import type { DhtNode } from '../dht/node.js';

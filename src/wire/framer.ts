@@ -5,10 +5,10 @@
  * chunks is copied, once, into a buffer of exactly its size. So total work is linear in the bytes received.
  *
  * Chunks are borrowed: a socket may hand over a view of one read buffer that it fills again on the next
- * read (src/net/tcp.ts does, because fresh memory per read cost a leecher more CPU than everything else it
- * does with the bytes but hashing). So a frame returned here is valid only until the caller's stream
- * callback returns, and before returning the caller calls keepUnread(), which copies the bytes not yet
- * returned (at most one partial frame) out of the borrowed chunks.
+ * read (src/net/tcp.ts does, because a fresh buffer per read cost a leecher about half a CPU-second per
+ * GiB). So a frame returned here is valid only until the caller's stream callback returns, and before
+ * returning the caller calls keepUnread(), which copies the bytes not yet returned (at most one partial
+ * frame) out of the borrowed chunks.
  *
  * The length prefix is checked against a caller-given maximum as soon as its 4 bytes are readable, before a
  * single byte of the body is buffered: an oversized prefix is a violation (docs/wire.md).
